@@ -1,0 +1,75 @@
+"""Evidence for the report: the facts a verdict was made on, as escaped HTML.
+
+Only public material is ever shown: certificates, subjects, public-key sizes, fingerprints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from html import escape
+
+from certgate.facts import CertificateFacts, CsrFacts, KeyFacts, SubjectFacts
+from certgate.rules import day
+
+
+def evidence_of(values: Iterable[object]) -> list[str]:
+    """HTML blocks for every facts object among a check's arguments."""
+    blocks: list[str] = []
+    for value in values:
+        items = value if isinstance(value, tuple) else (value,)
+        for item in items:
+            block = _block(item)
+            if block:
+                blocks.append(block)
+    return blocks
+
+
+def _block(value: object) -> str | None:
+    if isinstance(value, CertificateFacts):
+        return certificate_html(value)
+    if isinstance(value, CsrFacts):
+        return _table(value.source, _csr_rows(value))
+    if isinstance(value, SubjectFacts):
+        return _table(
+            value.source,
+            [("subject", value.rfc4514()), ("SAN DNS", ", ".join(value.dns_names) or "(none)")],
+        )
+    if isinstance(value, KeyFacts):
+        return _table(
+            value.source, [("key", value.describe()), ("SPKI SHA-256", value.spki_sha256)]
+        )
+    return None
+
+
+def certificate_html(cert: CertificateFacts) -> str:
+    """One certificate: subject, issuer, dates, key, fingerprint and its PEM."""
+    rows = [
+        ("subject", cert.subject.rfc4514()),
+        ("issuer", cert.issuer),
+        ("SAN DNS", ", ".join(cert.subject.dns_names) or "(none)"),
+        ("serial", cert.serial),
+        ("valid", f"{day(cert.not_before)} to {day(cert.not_after)}"),
+        ("key", cert.key.describe()),
+        ("signature", cert.signature_algorithm),
+        ("SHA-256", cert.sha256),
+    ]
+    return _table(cert.source, rows) + f"<pre>{escape(cert.pem)}</pre>"
+
+
+def _csr_rows(csr: CsrFacts) -> list[tuple[str, str]]:
+    rows = [("framing", csr.framing.value)]
+    rows.extend(("framing problem", p) for p in csr.framing_problems)
+    if csr.subject is not None:
+        rows.append(("subject", csr.subject.rfc4514()))
+    if csr.key is not None:
+        rows.append(("key", csr.key.describe()))
+    if csr.signature_valid is not None:
+        rows.append(("self-signature", "verifies" if csr.signature_valid else "does NOT verify"))
+    if csr.decode_error:
+        rows.append(("decode error", csr.decode_error))
+    return rows
+
+
+def _table(title: str, rows: list[tuple[str, str]]) -> str:
+    body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
+    return f'<table class="certgate-evidence"><caption>{escape(title)}</caption>{body}</table>'

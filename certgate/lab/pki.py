@@ -1,0 +1,242 @@
+"""Generate a TWCA-like PKI at run time: roots, intermediates, server certificates, CSRs.
+
+Everything here is for the lab and the self-tests: good material and material broken the
+way users break it. Nothing is ever committed; keys are made fresh on each build.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+_OIDS = {
+    "C": NameOID.COUNTRY_NAME,
+    "ST": NameOID.STATE_OR_PROVINCE_NAME,
+    "L": NameOID.LOCALITY_NAME,
+    "O": NameOID.ORGANIZATION_NAME,
+    "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
+    "CN": NameOID.COMMON_NAME,
+}
+
+
+def now() -> datetime:
+    """The lab's clock, UTC, to the second."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@functools.cache
+def pooled_key(kind: str = "rsa", bits: int = 2048, slot: int = 0) -> PrivateKey:
+    """A key reused across the run (RSA generation is slow); ``slot`` gives distinct keys."""
+    return new_key(kind, bits)
+
+
+def new_key(kind: str = "rsa", bits: int = 2048) -> PrivateKey:
+    """A fresh RSA key of ``bits`` bits, or an EC P-256 key for ``kind='ec'``."""
+    if kind == "ec":
+        return ec.generate_private_key(ec.SECP256R1())
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+def name(**fields: str) -> x509.Name:
+    """A subject in IIS's order (C, ST, L, O, OU, CN); values are taken as given, even broken."""
+    order = ("C", "ST", "L", "O", "OU", "CN")
+    return x509.Name(
+        [x509.NameAttribute(_OIDS[k], fields[k], _validate=False) for k in order if k in fields]
+    )
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A certificate with the private key of its subject."""
+
+    cert: x509.Certificate
+    key: PrivateKey
+
+    @property
+    def pem(self) -> bytes:
+        """The certificate as PEM."""
+        return self.cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _builder(
+    subject: x509.Name,
+    issuer: x509.Name,
+    public_key: object,
+    not_before: datetime,
+    not_after: datetime,
+) -> x509.CertificateBuilder:
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)  # type: ignore[arg-type]
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+    )
+
+
+def make_root(
+    cn: str, *, key: PrivateKey | None = None, years: int = 20, sha1: bool = False
+) -> Issued:
+    """A self-signed root CA (``sha1``: self-signed with SHA-1, as old roots are)."""
+    key = key or new_key()
+    subject = name(C="TW", O="certgate Lab", OU="Root CA", CN=cn)
+    start = now() - timedelta(days=365 * 2)
+    builder = (
+        _builder(subject, subject, key.public_key(), start, start + timedelta(days=365 * years))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(_ca_usage(), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    digest: hashes.HashAlgorithm = hashes.SHA1() if sha1 else hashes.SHA256()
+    return Issued(builder.sign(key, digest), key)  # type: ignore[arg-type]
+
+
+def make_intermediate(
+    cn: str,
+    issuer: Issued,
+    *,
+    key: PrivateKey | None = None,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+) -> Issued:
+    """An intermediate CA signed by ``issuer``."""
+    key = key or new_key()
+    start = not_before or now() - timedelta(days=365)
+    builder = (
+        _builder(
+            name(C="TW", O="certgate Lab", CN=cn),
+            issuer.cert.subject,
+            key.public_key(),
+            start,
+            not_after or now() + timedelta(days=365 * 8),
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(_ca_usage(), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(_aki(issuer), critical=False)
+    )
+    return Issued(builder.sign(issuer.key, hashes.SHA256()), key)
+
+
+def make_leaf(
+    subject: x509.Name,
+    issuer: Issued,
+    *,
+    key: PrivateKey,
+    dns_names: Sequence[str] = (),
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+) -> Issued:
+    """A server certificate for ``subject`` (SANs from ``dns_names``), signed by ``issuer``."""
+    start = not_before or now() - timedelta(days=1)
+    builder = (
+        _builder(
+            subject,
+            issuer.cert.subject,
+            key.public_key(),
+            start,
+            not_after or start + timedelta(days=397),
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .add_extension(_aki(issuer), critical=False)
+    )
+    if dns_names:
+        sans = x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names])
+        builder = builder.add_extension(sans, critical=False)
+    return Issued(builder.sign(issuer.key, hashes.SHA256()), key)
+
+
+def _ca_usage() -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _aki(issuer: Issued) -> x509.AuthorityKeyIdentifier:
+    return x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key())
+
+
+def make_csr(subject: x509.Name, key: PrivateKey, dns_names: Sequence[str] = ()) -> bytes:
+    """A PKCS#10 request signed by ``key``, as DER."""
+    builder = x509.CertificateSigningRequestBuilder().subject_name(subject)
+    if dns_names:
+        sans = x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names])
+        builder = builder.add_extension(sans, critical=False)
+    csr = builder.sign(key, hashes.SHA256())
+    return csr.public_bytes(serialization.Encoding.DER)
+
+
+def csr_pem(der: bytes, label: str = "NEW CERTIFICATE REQUEST") -> str:
+    """The request as IIS writes it (``label`` 'CERTIFICATE REQUEST' is OpenSSL's spelling)."""
+    import base64
+
+    body = base64.b64encode(der).decode("ascii")
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return "\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----", ""])
+
+
+def mangled_csr_pem(der: bytes) -> str:
+    """The paste error of the manual's own sample: Base64 glued to the header, six dashes."""
+    good = csr_pem(der).splitlines()
+    return (
+        good[0]
+        + good[1]
+        + "\n"
+        + "\n".join(good[2:-1])
+        + "\n------END NEW CERTIFICATE REQUEST------\n"
+    )
+
+
+def break_signature(der: bytes) -> bytes:
+    """The same request with the last byte of its signature changed."""
+    return der[:-1] + bytes([der[-1] ^ 0x01])
+
+
+def write(path: Path, data: bytes | str) -> Path:
+    """Write a lab file, creating its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        path.write_text(data, encoding="ascii")
+    else:
+        path.write_bytes(data)
+    return path
+
+
+def cert_der(issued: Issued) -> bytes:
+    """The certificate as DER (what a `.cer` saved in 'DER encoded binary' holds)."""
+    return issued.cert.public_bytes(serialization.Encoding.DER)
+
+
+def key_pem(key: PrivateKey, password: bytes | None = None) -> bytes:
+    """The private key as PKCS#8 PEM, encrypted when a password is given."""
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(password)
+        if password
+        else serialization.NoEncryption()
+    )
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+    )

@@ -1,0 +1,305 @@
+"""pytest wiring: options, inventory, parametrization, fixtures, outcomes, results.json.
+
+Registered by the repository's one-line ``conftest.py``. State lives in ``config.stash``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Generator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from certgate import ComplianceWarning
+from certgate.artifacts import ArtifactError
+from certgate.controls import CATALOGUE, Control, Severity
+from certgate.gather import Gatherer
+from certgate.items import ItemRef, facts_fixtures, item_refs, resolve
+from certgate.results import Outcome, ResultRow, Results
+from certgate.targets import Inventory, InventoryError, load_inventory, missing_files
+
+INVENTORY = pytest.StashKey[Inventory]()
+GATHERER = pytest.StashKey[Gatherer]()
+NOW = pytest.StashKey[datetime]()
+RESULTS = pytest.StashKey[Results]()
+ITEM_CONTROL = pytest.StashKey[Control]()
+ITEM_REF = pytest.StashKey[ItemRef]()
+WARNED = pytest.StashKey[str]()
+_EMPTY = pytest.StashKey[set[str]]()
+
+
+class CouldNotAudit(pytest.fail.Exception):  # type: ignore[name-defined,misc]
+    """The item's input could not be read or reached: the item is an error, never a pass."""
+
+    __module__ = "builtins"  # shown as "CouldNotAudit: reason" in pytest's summary
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("certgate", "certgate compliance audit")
+    group.addoption(
+        "--targets",
+        default=None,
+        metavar="PATH",
+        help="inventory to audit (default: targets.yaml in the root directory)",
+    )
+    group.addoption(
+        "--reports-dir",
+        default=None,
+        metavar="DIR",
+        help="where report.html, junit.xml and results.json go (default: reports/)",
+    )
+    group.addoption(
+        "--now",
+        default=None,
+        metavar="ISO-8601",
+        help="audit as if at this UTC time (e.g. 2027-01-01T00:00:00Z)",
+    )
+    parser.addini("certgate_targets", "default inventory path", default="targets.yaml")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "certgate_control(id): the catalogue control a check tests")
+    config.stash[INVENTORY] = _load(config)
+    config.stash[GATHERER] = Gatherer()
+    config.stash[NOW] = _now(config)
+    config.stash[_EMPTY] = set()
+    reports = _reports_dir(config)
+    config.stash[RESULTS] = Results(
+        started=datetime.now(UTC), targets_file=_targets_path(config), path=reports / "results.json"
+    )
+    _default_outputs(config, reports)
+    config.pluginmanager.register(Recorder(config.stash[RESULTS]), "certgate-results")
+    if config.pluginmanager.hasplugin("html"):
+        from certgate.report import HtmlReport
+
+        config.pluginmanager.register(HtmlReport(config), "certgate-html")
+
+
+def _targets_path(config: pytest.Config) -> Path:
+    given = config.getoption("targets") or config.getini("certgate_targets")
+    path = Path(given)
+    return (
+        path
+        if path.is_absolute()
+        else (Path.cwd() if config.getoption("targets") else config.rootpath) / path
+    )
+
+
+def _reports_dir(config: pytest.Config) -> Path:
+    given = config.getoption("reports_dir")
+    return Path(given).resolve() if given else config.rootpath / "reports"
+
+
+def _default_outputs(config: pytest.Config, reports: Path) -> None:
+    """Write report.html and junit.xml under reports/ unless told otherwise."""
+    reports.mkdir(parents=True, exist_ok=True)
+    if getattr(config.option, "htmlpath", "unset") is None:
+        config.option.htmlpath = str(reports / "report.html")
+        config.option.self_contained_html = True
+    if getattr(config.option, "xmlpath", "unset") is None:
+        config.option.xmlpath = str(reports / "junit.xml")
+
+
+def _load(config: pytest.Config) -> Inventory:
+    """Validate the inventory before anything else runs; exit 4 listing every problem."""
+    path = _targets_path(config)
+    try:
+        inventory = load_inventory(path, check_files=False)
+        if inventory.lab is not None:
+            from certgate.lab.demo import ensure_lab
+
+            ensure_lab(inventory.lab)
+        problems = missing_files(inventory)
+    except InventoryError as exc:
+        problems = list(exc.problems)
+    if problems:
+        noun = "problem" if len(problems) == 1 else "problems"
+        pytest.exit(
+            f"{path} has {len(problems)} {noun}; nothing was audited:\n" + "\n".join(problems),
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
+    return inventory
+
+
+def _now(config: pytest.Config) -> datetime:
+    given = config.getoption("now")
+    if not given:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(given.replace("Z", "+00:00"))
+    except ValueError:
+        raise pytest.UsageError(f"--now {given!r}: expected an ISO-8601 time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# --- parametrization -------------------------------------------------------------------------
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("certgate_control")
+    if marker is None:
+        return
+    control = CATALOGUE[marker.args[0]]
+    argnames = facts_fixtures(list(metafunc.fixturenames))
+    inventory = metafunc.config.stash[INVENTORY]
+    refs = item_refs(control, inventory.targets, argnames)
+    if not refs:  # not applicable anywhere: the item is not generated at all
+        metafunc.config.stash[_EMPTY].add(metafunc.definition.nodeid)
+    metafunc.parametrize(
+        argnames,
+        [tuple(ref for _ in argnames) for ref in refs],
+        ids=[ref.id for ref in refs],
+        indirect=True,
+    )
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    empty = config.stash[_EMPTY]
+    items[:] = [i for i in items if i.nodeid.split("[")[0] not in empty]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_itemcollected(item: pytest.Item) -> None:
+    marker = item.get_closest_marker("certgate_control")
+    callspec = getattr(item, "callspec", None)
+    if marker is None or callspec is None:
+        return
+    control = CATALOGUE[marker.args[0]]
+    ref = next(v for v in callspec.params.values() if isinstance(v, ItemRef))
+    item.stash[ITEM_CONTROL] = control
+    item.stash[ITEM_REF] = ref
+    item.extra_keyword_matches.add(control.id)  # `-k rsa-2048` selects by control id
+    item.user_properties.extend(
+        [
+            ("control", control.id),
+            ("manual", control.citation),
+            ("target", ref.target.name),
+            ("subject", ref.subject),
+        ]
+    )
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+def _facts_fixture(name: str) -> Callable[..., object]:
+    @pytest.fixture(name=name)
+    def fixture(request: pytest.FixtureRequest) -> object:
+        ref: ItemRef = request.param
+        try:
+            return resolve(request.config.stash[GATHERER], ref, name)
+        except ArtifactError as exc:
+            raise CouldNotAudit(str(exc), pytrace=False) from None
+
+    fixture.__doc__ = f"certgate facts: {name} of the item's target (parametrized by certgate)."
+    return fixture
+
+
+csr_file = _facts_fixture("csr_file")
+csr = _facts_fixture("csr")
+key = _facts_fixture("key")
+subject = _facts_fixture("subject")
+certificates = _facts_fixture("certificates")
+leaf = _facts_fixture("leaf")
+target = _facts_fixture("target")
+policy = _facts_fixture("policy")
+
+
+@pytest.fixture(scope="session")
+def now(pytestconfig: pytest.Config) -> datetime:
+    """The one UTC time of this audit run (``--now`` to audit as of another time)."""
+    return pytestconfig.stash[NOW]
+
+
+# --- outcomes ---------------------------------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
+    """A `warning` control that does not hold passes with a ComplianceWarning."""
+    control = pyfuncitem.stash.get(ITEM_CONTROL, None)
+    if control is None or control.severity is not Severity.WARNING:
+        return (yield)
+    try:
+        return (yield)
+    except AssertionError as exc:
+        message = assertion_message(exc)
+        pyfuncitem.stash[WARNED] = message
+        # Under -W error::certgate.ComplianceWarning this raises and the item fails.
+        warnings.warn(ComplianceWarning(message), stacklevel=1)
+        return True
+
+
+def assertion_message(exc: BaseException) -> str:
+    """The check's own message, without pytest's assertion-rewriting explanation."""
+    text = str(exc.args[0]) if exc.args else type(exc).__name__
+    return text.split("\nassert ")[0].strip()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    control = item.stash.get(ITEM_CONTROL, None)
+    if control is None:
+        return report
+    outcome, message = _classify(item, call, report)
+    if outcome is not None:
+        report.certgate = (outcome, message)  # type: ignore[attr-defined]
+    return report
+
+
+def _classify(
+    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
+) -> tuple[Outcome | None, str]:
+    excinfo = call.excinfo
+    if report.when == "call" and report.passed:
+        warned = item.stash.get(WARNED, None)
+        return (Outcome.WARNING, warned) if warned else (Outcome.PASSED, "")
+    if excinfo is None or report.skipped:
+        return None, ""
+    if report.when == "call" and isinstance(excinfo.value, AssertionError):
+        return Outcome.FAILED, assertion_message(excinfo.value)
+    if isinstance(excinfo.value, ComplianceWarning):  # strict gate: the warning failed
+        return Outcome.FAILED, str(excinfo.value)
+    if isinstance(excinfo.value, CouldNotAudit):
+        return Outcome.ERROR, excinfo.value.msg or ""
+    return Outcome.ERROR, f"{excinfo.typename}: {excinfo.value}"
+
+
+class Recorder:
+    """Collects one result row per item and writes results.json when the session ends."""
+
+    def __init__(self, results: Results) -> None:
+        self.results = results
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        verdict: tuple[Outcome, str] | None = getattr(report, "certgate", None)
+        if verdict is None:
+            return
+        props = {k: str(v) for k, v in report.user_properties}
+        self.results.record(
+            ResultRow(
+                target=props["target"],
+                control=props["control"],
+                subject=props["subject"],
+                outcome=verdict[0],
+                message=verdict[1],
+                manual=CATALOGUE[props["control"]].manual,
+                nodeid=report.nodeid,
+            )
+        )
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.results.finish(datetime.now(UTC))
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    inventory = config.stash[INVENTORY]
+    return [f"certgate: auditing {len(inventory.targets)} target(s) from {inventory.path}"]

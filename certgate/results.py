@@ -1,0 +1,97 @@
+"""results.json: one object per test item, in the shape SPEC §4 gives."""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from certgate import __version__
+
+
+class Outcome(enum.Enum):
+    """What one item came to. ``error`` means it could not be audited: never a pass."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One test item's verdict. ``subject`` is the artifact, ``ADDRESS:PORT`` or ``*``."""
+
+    target: str
+    control: str
+    subject: str
+    outcome: Outcome
+    message: str
+    manual: tuple[str, ...]
+    nodeid: str
+
+    def as_json(self) -> dict[str, object]:
+        """The row as results.json writes it."""
+        return {
+            "target": self.target,
+            "control": self.control,
+            "subject": self.subject,
+            "outcome": self.outcome.value,
+            "message": self.message,
+            "manual": list(self.manual),
+            "nodeid": self.nodeid,
+        }
+
+
+@dataclass
+class Results:
+    """Every row of the run; written to ``path`` by :meth:`finish`."""
+
+    started: datetime
+    targets_file: Path
+    path: Path
+    rows: list[ResultRow] = field(default_factory=list)
+    finished: datetime | None = None
+
+    def record(self, row: ResultRow) -> None:
+        """Add an item's verdict (an item reports once, when its outcome is known)."""
+        self.rows.append(row)
+
+    def summary(self) -> dict[str, int]:
+        """How many items came to each outcome."""
+        counts = {o.value: 0 for o in Outcome}
+        for row in self.rows:
+            counts[row.outcome.value] += 1
+        return counts
+
+    def finish(self, finished: datetime) -> None:
+        """Stamp the end time and write results.json."""
+        self.finished = finished
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(
+            json.dumps(self.as_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+
+    def as_json(self) -> dict[str, object]:
+        """The whole document."""
+        return {
+            "certgate": __version__,
+            "started": _iso(self.started),
+            "finished": _iso(self.finished or self.started),
+            "targets": _display_path(self.targets_file),
+            "results": [r.as_json() for r in self.rows],
+            "summary": self.summary(),
+        }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

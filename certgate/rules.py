@@ -1,0 +1,176 @@
+"""Pure judgements over facts: what the checks assert on. No I/O, no pytest."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from certgate.facts import CertificateFacts, KeyAlgorithm, KeyFacts, SubjectFacts
+
+# ISO 3166-1 alpha-2, officially assigned codes.
+ISO_3166_ALPHA2 = frozenset(
+    """
+    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ
+    BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM
+    DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS
+    GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN
+    KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ
+    MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM
+    PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV
+    SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI
+    VN VU WF WS YE YT ZA ZM ZW
+    """.split()
+)
+
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
+
+
+@dataclass(frozen=True)
+class NonEnglish:
+    """A subject field whose value holds characters outside printable ASCII."""
+
+    field: str
+    value: str
+    characters: tuple[str, ...]
+
+    def describe(self) -> str:
+        """``O='台灣' has 台 (U+53F0), 灣 (U+7063)``, control characters shown escaped."""
+        shown = ", ".join(_describe_char(c) for c in self.characters)
+        return f"{self.field}={self.value!r} has {shown}"
+
+
+def _describe_char(char: str) -> str:
+    code = f"U+{ord(char):04X}"
+    if unicodedata.category(char).startswith("C"):
+        return f"control character {code}"
+    name = unicodedata.name(char, "")
+    kind = " full-width" if "FULLWIDTH" in name or "IDEOGRAPHIC SPACE" in name else ""
+    return f"'{char}' ({code}{kind})"
+
+
+def non_english(subject: SubjectFacts) -> tuple[NonEnglish, ...]:
+    """Every subject attribute whose value is not printable ASCII (0x20-0x7E)."""
+    found = []
+    for attr in subject.attributes:
+        bad = tuple(dict.fromkeys(c for c in attr.value if not " " <= c <= "~"))
+        if bad:
+            found.append(NonEnglish(attr.short, attr.value, bad))
+    return tuple(found)
+
+
+def key_meets(key: KeyFacts, min_bits: int, exact: bool) -> bool:
+    """RSA with at least (or, when ``exact``, exactly) ``min_bits`` bits."""
+    if key.algorithm is not KeyAlgorithm.RSA:
+        return False
+    return key.bits == min_bits if exact else key.bits >= min_bits
+
+
+# --- subject fields (manual 5.1.4) ----------------------------------------------------------
+
+
+def missing_fields(subject: SubjectFacts, required: tuple[str, ...]) -> tuple[str, ...]:
+    """Required attributes that are absent or blank."""
+    return tuple(f for f in required if not any(v.strip() for v in subject.values(f)))
+
+
+def country_problem(subject: SubjectFacts) -> str | None:
+    """Why C is not one ISO 3166-1 alpha-2 code, or None when it is (or is absent)."""
+    for value in subject.values("C"):
+        if value not in ISO_3166_ALPHA2:
+            hint = ""
+            if value.upper() in ISO_3166_ALPHA2:
+                hint = f" (write it in capitals: {value.upper()})"
+            elif len(value) == 3:
+                hint = " (a three-letter code; the manual asks for two letters, e.g. TW)"
+            return f"C={value!r} is not an ISO 3166-1 two-letter country code{hint}"
+    return None
+
+
+def abbreviated_fields(subject: SubjectFacts) -> tuple[str, ...]:
+    """L and ST values that are one- or two-letter abbreviations instead of full names."""
+    return tuple(
+        f"{a.short}={a.value!r}"
+        for a in subject.attributes
+        if a.short in ("L", "ST") and 0 < len(a.value.strip()) <= 2
+    )
+
+
+# --- host names (manual 5.1.4.1) ------------------------------------------------------------
+
+
+def hostname_problem(name: str) -> str | None:
+    """Why ``name`` is not a bare DNS host name (wildcard allowed), or None."""
+    checks = (
+        ("://" in name, "it has a scheme such as 'https://'"),
+        (" " in name.strip() or name != name.strip(), "it has spaces"),
+        ("/" in name, "it has a path ('/')"),
+        (":" in name, "it has a port (':')"),
+        ("@" in name, "it has an '@' (an e-mail address?)"),
+        (name.endswith("."), "it ends with a dot"),
+        (_is_ip(name), "it is an IP address, not a host name"),
+    )
+    for failed, reason in checks:
+        if failed:
+            return reason
+    labels = name.split(".")
+    if labels[0] == "*":
+        labels = labels[1:]
+    if not labels or not all(_LABEL.match(label) for label in labels):
+        return "it is not made of DNS labels (letters, digits and '-', separated by dots)"
+    return None
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def name_covers(pattern: str, host: str) -> bool:
+    """Whether a certificate name (possibly ``*.`` wildcard) matches ``host``."""
+    pattern, host = pattern.lower().rstrip("."), host.lower().rstrip(".")
+    if pattern.startswith("*."):
+        head, _, rest = host.partition(".")
+        return bool(head) and rest == pattern[2:]
+    return pattern == host
+
+
+def subject_covers(subject: SubjectFacts, host: str) -> bool:
+    """Whether the CN or any SAN DNS name covers ``host``."""
+    names = (*subject.values("CN"), *subject.dns_names)
+    return any(name_covers(n, host) for n in names)
+
+
+# --- time (manual 5.7.1.1, 5.11) -------------------------------------------------------------
+
+
+def validity_problem(cert: CertificateFacts, now: datetime) -> str | None:
+    """Why ``now`` is outside the certificate's validity period, or None."""
+    if now < cert.not_before:
+        return f"is not valid yet: valid from {day(cert.not_before)}"
+    if now > cert.not_after:
+        return f"expired on {day(cert.not_after)}"
+    return None
+
+
+def days_left(cert: CertificateFacts, now: datetime) -> int:
+    """Whole days from ``now`` until notAfter (negative once expired)."""
+    return (cert.not_after - now).days
+
+
+def expiry_phrase(cert: CertificateFacts, now: datetime) -> str:
+    """``expires on 2026-12-26, in 29 days`` or ``expired on 2026-11-16, 11 days ago``."""
+    left = days_left(cert, now)
+    if left < 0:
+        return f"expired on {day(cert.not_after)}, {-left} days ago"
+    return f"expires on {day(cert.not_after)}, in {left} days"
+
+
+def day(moment: datetime) -> str:
+    """A date as the messages print it: YYYY-MM-DD."""
+    return moment.strftime("%Y-%m-%d")

@@ -1,0 +1,45 @@
+"""The certificate request (manual 5.1 and 5.2): how it is written and what it says."""
+
+from certgate.controls import control
+from certgate.facts import CsrFacts, SubjectFacts
+from certgate.rules import abbreviated_fields, country_problem, missing_fields
+from certgate.targets import Policy
+
+
+@control("csr-format")
+def test_csr_format(csr_file: CsrFacts) -> None:
+    """The CSR is Base64 PEM with intact BEGIN/END lines and a valid self-signature."""
+    assert csr_file.intact_pem, (
+        f"{csr_file.source} is {csr_file.framing.value}: {csr_file.problems()}; manual "
+        "5.1.8/5.2.5 requires the Base64 request text with its own "
+        "'-----BEGIN NEW CERTIFICATE REQUEST-----' and "
+        "'-----END NEW CERTIFICATE REQUEST-----' lines. Copy the whole file from Notepad, "
+        "header and footer lines included, or create the request again in IIS Manager."
+    )
+    assert csr_file.signature_valid, (
+        f"{csr_file.source}: the request's self-signature does not verify (the file was altered "
+        "after IIS signed it); manual 5.1.8 requires the request exactly as IIS wrote it. "
+        "Create the request again in IIS Manager > Server Certificates."
+    )
+
+
+@control("subject-fields")
+def test_subject_fields(subject: SubjectFacts, policy: Policy) -> None:
+    """The subject has every required field, C as a two-letter code, L/ST in full (5.1.4)."""
+    missing = missing_fields(subject, policy.csr_required_fields)
+    assert not missing, (
+        f"{subject.source} subject '{subject.rfc4514()}' lacks {', '.join(missing)}; manual "
+        f"5.1.4 requires {', '.join(policy.csr_required_fields)} to be filled in. Create the "
+        "request again and complete every Distinguished Name Property in English."
+    )
+    country = country_problem(subject)
+    assert country is None, (
+        f"{subject.source}: {country}; manual 5.1.4.6 requires the two-letter country code "
+        "(e.g. TW). Create the request again choosing the Country/region from the list."
+    )
+    short = abbreviated_fields(subject)
+    assert not short, (
+        f"{subject.source}: {', '.join(short)} is an abbreviation; manual 5.1.4.4/5.1.4.5 "
+        "require the full name of the city and state in English (e.g. L=TAIPEI, ST=TAIWAN). "
+        "Create the request again with the names spelled out."
+    )

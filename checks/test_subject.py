@@ -1,0 +1,38 @@
+"""The subject name (manual 5.1 and 5.1.4.1): English only, the CN is the host name."""
+
+from certgate.controls import control
+from certgate.facts import SubjectFacts
+from certgate.rules import hostname_problem, non_english, subject_covers
+from certgate.targets import Target
+
+
+@control("subject-english")
+def test_subject_english(subject: SubjectFacts) -> None:
+    """Every subject attribute value is printable ASCII (5.1)."""
+    found = non_english(subject)
+    assert not found, (
+        f"{subject.source} subject field {'; '.join(f.describe() for f in found)}; manual 5.1 "
+        "requires every field to be typed in English (half-width ASCII). Create the request "
+        "again in English (e.g. O=TWCA, L=TAIPEI) and ask the CA to re-issue."
+    )
+
+
+@control("cn-hostname")
+def test_cn_hostname(subject: SubjectFacts, target: Target) -> None:
+    """The CN is a bare host name and covers the target's host (5.1.4.1)."""
+    cn = subject.common_name
+    assert cn is not None, (
+        f"{subject.source} subject '{subject.rfc4514()}' has no Common Name; manual 5.1.4.1 "
+        "requires CN = the site's host name. Create the request again with Common name filled in."
+    )
+    problem = hostname_problem(cn)
+    assert problem is None, (
+        f"{subject.source} CN={cn!r} is not a bare host name: {problem}; manual 5.1.4.1 requires "
+        "the host name alone, without 'http://' or 'https://'. Create the request again with "
+        "Common name like www.example.com.tw."
+    )
+    assert target.host is None or subject_covers(subject, target.host), (
+        f"{subject.source} CN={cn!r}, SAN {list(subject.dns_names)} do not cover the host "
+        f"{target.host!r}; manual 5.1.4.1 requires the CN to be the site's host name. Create the "
+        f"request again with Common name {target.host}."
+    )
