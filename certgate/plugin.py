@@ -18,7 +18,7 @@ from certgate.controls import CATALOGUE, Control, Severity
 from certgate.gather import Gatherer
 from certgate.items import ItemRef, facts_fixtures, item_refs, resolve
 from certgate.results import Outcome, ResultRow, Results
-from certgate.targets import Inventory, InventoryError, load_inventory, missing_files
+from certgate.targets import Inventory, InventoryError, load_inventory
 
 INVENTORY = pytest.StashKey[Inventory]()
 GATHERER = pytest.StashKey[Gatherer]()
@@ -107,21 +107,21 @@ def _load(config: pytest.Config) -> Inventory:
     """Validate the inventory before anything else runs; exit 4 listing every problem."""
     path = _targets_path(config)
     try:
-        inventory = load_inventory(path, check_files=False)
-        if inventory.lab is not None:
-            from certgate.lab.demo import ensure_lab
-
-            ensure_lab(inventory.lab)
-        problems = missing_files(inventory)
+        return load_inventory(path, prepare_lab=_prepare_lab)
     except InventoryError as exc:
-        problems = list(exc.problems)
-    if problems:
-        noun = "problem" if len(problems) == 1 else "problems"
+        count = len(exc.problems)
+        noun = "problem" if count == 1 else "problems"
         pytest.exit(
-            f"{path} has {len(problems)} {noun}; nothing was audited:\n" + "\n".join(problems),
+            f"{path} has {count} {noun}; nothing was audited:\n" + "\n".join(exc.problems),
             returncode=pytest.ExitCode.USAGE_ERROR,
         )
-    return inventory
+
+
+def _prepare_lab(folder: Path) -> None:
+    """The inventory is the demo lab's: build it when missing or stale."""
+    from certgate.lab.demo import ensure_lab
+
+    ensure_lab(folder)
 
 
 def _now(config: pytest.Config) -> datetime:

@@ -101,6 +101,7 @@ class _Problems:
 
     file: str
     lines: list[str] = field(default_factory=list)
+    files: list[tuple[str, str, Path]] = field(default_factory=list)  # (where, key, path)
 
     def add(self, where: str, text: str) -> None:
         self.lines.append(f"{self.file}: {where}: {text}")
@@ -233,10 +234,13 @@ _SECRET_KEYS = {
 }
 
 
-def load_inventory(path: Path, *, check_files: bool = True) -> Inventory:
+def load_inventory(
+    path: Path, *, check_files: bool = True, prepare_lab: Callable[[Path], None] | None = None
+) -> Inventory:
     """Read and validate a targets file; raise InventoryError listing every problem.
 
-    With ``check_files`` every file a target names must exist (it is only stat'ed here).
+    Files are only stat'ed here, after ``prepare_lab`` has built the demo lab when the file
+    asks for one; with ``check_files`` every file a target names must exist.
     """
     problems = _Problems(str(path))
     try:
@@ -251,22 +255,15 @@ def load_inventory(path: Path, *, check_files: bool = True) -> Inventory:
         reason = getattr(exc, "problem", None) or "malformed YAML"
         raise InventoryError([f"{path}: {where}: not valid YAML: {reason}"]) from None
     inventory = _inventory(raw, path, problems)
-    if check_files and inventory is not None:
-        for line in missing_files(inventory):
-            problems.lines.append(line)
+    if inventory is not None and inventory.lab is not None and prepare_lab is not None:
+        prepare_lab(inventory.lab)
+    if check_files:
+        for where, key, file in problems.files:
+            if not file.is_file():
+                problems.add(f"{where}: key {key!r}", f"no such file {file}")
     if problems.lines or inventory is None:
         raise InventoryError(problems.lines or [f"{path}: empty targets file"])
     return inventory
-
-
-def missing_files(inventory: Inventory) -> list[str]:
-    """One line for each file named by a target that does not exist."""
-    return [
-        f"{inventory.path}: target {t.name!r}: key {key!r}: no such file {path}"
-        for t in inventory.targets
-        for key, path in t.files()
-        if not path.is_file()
-    ]
 
 
 def _inventory(raw: Any, path: Path, problems: _Problems) -> Inventory | None:
@@ -290,7 +287,7 @@ def _inventory(raw: Any, path: Path, problems: _Problems) -> Inventory | None:
         problems.add("key 'targets'", "expected a non-empty list of targets")
         return None
     targets = [_target(i, t, policy, base, problems) for i, t in enumerate(targets_raw)]
-    _check_unique([t for t in targets if t is not None], problems)
+    _check_unique(targets_raw, problems)
     found = tuple(t for t in targets if t is not None)
     return Inventory(path=path.resolve(), policy=policy, targets=found, lab=lab)
 
@@ -354,8 +351,9 @@ def _target(index: int, raw: Any, policy: Policy, base: Path, problems: _Problem
             ok = False
         else:
             values[key] = converted
+            _note_files(where, key, converted, base, problems)
     target_policy = _policy(raw.get("policy", {}), policy, f"{where}: key 'policy'", problems)
-    ok = _check_shape(where, values, problems) and ok
+    ok = _check_shape(where, raw, problems) and ok
     if not ok:
         return None
     for key in _PATH_KEYS:
@@ -364,6 +362,14 @@ def _target(index: int, raw: Any, policy: Policy, base: Path, problems: _Problem
     if "chain" in values:
         values["chain"] = tuple((base / p).resolve() for p in values["chain"])
     return Target(name=name, policy=target_policy, **values)
+
+
+def _note_files(where: str, key: str, value: Any, base: Path, problems: _Problems) -> None:
+    """Remember the files a key names, to stat them once the whole file is read."""
+    if key in _PATH_KEYS:
+        problems.files.append((where, key, (base / value).resolve()))
+    elif key == "chain":
+        problems.files.extend((where, key, (base / p).resolve()) for p in value)
 
 
 def _check_shape(where: str, values: Mapping[str, Any], problems: _Problems) -> bool:
@@ -379,12 +385,15 @@ def _check_shape(where: str, values: Mapping[str, Any], problems: _Problems) -> 
     return ok
 
 
-def _check_unique(targets: list[Target], problems: _Problems) -> None:
+def _check_unique(targets_raw: list[Any], problems: _Problems) -> None:
     seen: set[str] = set()
-    for t in targets:
-        if t.name in seen:
-            problems.add(f"target {t.name!r}: key 'name'", "duplicate target name")
-        seen.add(t.name)
+    for raw in targets_raw:
+        name = raw.get("name") if isinstance(raw, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            problems.add(f"target {name!r}: key 'name'", "duplicate target name")
+        seen.add(name)
 
 
 POLICY_FIELDS = tuple(f.name for f in fields(Policy))

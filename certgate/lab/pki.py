@@ -7,6 +7,7 @@ way users break it. Nothing is ever committed; keys are made fresh on each build
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -50,9 +51,12 @@ def new_key(kind: str = "rsa", bits: int = 2048) -> PrivateKey:
 def name(**fields: str) -> x509.Name:
     """A subject in IIS's order (C, ST, L, O, OU, CN); values are taken as given, even broken."""
     order = ("C", "ST", "L", "O", "OU", "CN")
-    return x509.Name(
-        [x509.NameAttribute(_OIDS[k], fields[k], _validate=False) for k in order if k in fields]
-    )
+    with warnings.catch_warnings():  # C=TWN is broken on purpose: no "must be 2 characters"
+        warnings.simplefilter("ignore")
+        attributes = [
+            x509.NameAttribute(_OIDS[k], fields[k], _validate=False) for k in order if k in fields
+        ]
+    return x509.Name(attributes)
 
 
 @dataclass(frozen=True)

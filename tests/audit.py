@@ -1,0 +1,78 @@
+"""Run the real checks/ as a user would, against an inventory, and read what came out."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Audit:
+    """One audit run: pytest's exit status and output, and the reports it wrote."""
+
+    status: int
+    stdout: str
+    stderr: str
+    reports: Path
+
+    @property
+    def json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = json.loads((self.reports / "results.json").read_text("utf-8"))
+        return doc
+
+    def rows(self, control: str | None = None, target: str | None = None) -> list[dict[str, Any]]:
+        return [
+            r
+            for r in self.json["results"]
+            if (control is None or r["control"] == control)
+            and (target is None or r["target"] == target)
+        ]
+
+    def row(self, control: str, target: str, subject: str) -> dict[str, Any]:
+        rows = [r for r in self.rows(control, target) if r["subject"] == subject]
+        assert len(rows) == 1, f"expected one {control} row for {target}:{subject}, got {rows}"
+        return rows[0]
+
+
+def project(folder: Path, targets_yaml: str) -> Path:
+    """A project folder like the repository's: one-line conftest, checks/, targets.yaml."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "conftest.py", folder / "conftest.py")
+    shutil.copytree(
+        REPO / "checks", folder / "checks", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (folder / "targets.yaml").write_text(targets_yaml, encoding="utf-8")
+    (folder / "pytest.ini").write_text(
+        "[pytest]\ntestpaths = checks\njunit_family = xunit1\naddopts = -ra --tb=short\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def run(folder: Path, *args: str, env: dict[str, str] | None = None) -> Audit:
+    """Run ``pytest`` in ``folder`` in a subprocess, as an administrator would."""
+    environment = {**os.environ, "CI": "true", "COLUMNS": "200", **(env or {})}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment,
+        check=False,
+    )
+    return Audit(done.returncode, done.stdout, done.stderr, folder / "reports")
+
+
+def demo_targets(lab: Path) -> str:
+    """The shipped targets.yaml, pointed at a lab folder built elsewhere."""
+    text = (REPO / "targets.yaml").read_text(encoding="utf-8")
+    return text.replace("lab: .lab", f"lab: {lab}").replace(".lab/", f"{lab}/")

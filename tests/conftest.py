@@ -1,0 +1,25 @@
+"""Shared fixtures of the self-tests: the lab PKI and the demo lab, made once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from certgate.lab import demo
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def chains() -> demo.Chains:
+    """Fresh lab CAs: 3-tier and 4-tier."""
+    return demo.make_chains()
+
+
+@pytest.fixture(scope="session")
+def demo_lab(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo lab, built once into a temporary folder."""
+    folder = tmp_path_factory.mktemp("lab") / ".lab"
+    demo.ensure_lab(folder)
+    return folder

@@ -1,0 +1,167 @@
+"""End to end: the real checks/ against the demo lab's CSRs and certificates.
+
+For every control of the file slice, one target that must pass and one that must fail with a
+message citing the manual's section; then errors, warnings, selection and exit statuses.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.audit import Audit, demo_targets, project, run
+
+
+@pytest.fixture(scope="module")
+def demo(demo_lab: Path, tmp_path_factory: pytest.TempPathFactory) -> Audit:
+    """The shipped targets.yaml, audited once against the session's demo lab."""
+    folder = project(tmp_path_factory.mktemp("demo"), demo_targets(demo_lab))
+    return run(folder)
+
+
+CASES = [
+    # control, passing (target, subject), failing (target, subject), manual § cited
+    ("csr-format", ("good-3tier", "csr"), ("csr-mangled", "csr"), "5.1.8"),
+    ("csr-format", ("good-4tier", "csr"), ("csr-bad-signature", "csr"), "5.1.8"),
+    ("rsa-2048", ("good-3tier", "csr"), ("rsa-1024", "csr"), "5.1.5"),
+    ("rsa-2048", ("good-4tier", "certificate"), ("ec-key", "certificate"), "5.1.5"),
+    ("subject-english", ("good-3tier", "csr"), ("chinese-fields", "csr"), "5.1"),
+    ("subject-english", ("good-3tier", "certificate"), ("full-width", "certificate"), "5.1"),
+    ("subject-fields", ("good-3tier", "csr"), ("missing-st", "csr"), "5.1.4"),
+    ("subject-fields", ("good-4tier", "csr"), ("country-twn", "csr"), "5.1.4.6"),
+    ("cn-hostname", ("good-3tier", "csr"), ("cn-with-scheme", "csr"), "5.1.4.1"),
+    ("cn-hostname", ("good-3tier", "certificate"), ("cn-with-port", "certificate"), "5.1.4.1"),
+    ("validity", ("good-3tier", "certificate"), ("expired", "certificate"), "5.7.1.1"),
+    ("validity", ("good-4tier", "certificate"), ("not-yet-valid", "certificate"), "5.7.1.1"),
+]
+
+
+@pytest.mark.parametrize(("control", "good", "bad", "section"), CASES)
+def test_control_passes_and_fails_citing_the_manual(demo, control, good, bad, section):
+    assert demo.row(control, *good)["outcome"] == "passed"
+    failed = demo.row(control, *bad)
+    assert failed["outcome"] == "failed"
+    assert f"manual {section}" in failed["message"]
+
+
+def test_messages_name_what_was_seen(demo):
+    assert "RSA 1024 bits" in demo.row("rsa-2048", "rsa-1024", "csr")["message"]
+    assert "EC secp256r1" in demo.row("rsa-2048", "ec-key", "certificate")["message"]
+    english = demo.row("subject-english", "chinese-fields", "csr")["message"]
+    assert "O='台灣網路認證'" in english
+    assert "'台' (U+53F0)" in english
+    assert "lacks ST" in demo.row("subject-fields", "missing-st", "csr")["message"]
+    assert "C='TWN'" in demo.row("subject-fields", "country-twn", "csr")["message"]
+    assert "scheme" in demo.row("cn-hostname", "cn-with-scheme", "csr")["message"]
+    assert "expired on" in demo.row("validity", "expired", "certificate")["message"]
+    mangled = demo.row("csr-format", "csr-mangled", "csr")["message"]
+    assert "not on a line of its own" in mangled
+
+
+def test_renewal_window_warns_and_passes(demo):
+    soon = demo.row("renewal-window", "expiring-soon", "certificate")
+    assert soon["outcome"] == "warning"
+    assert "manual 5.11" in soon["message"]
+    assert "in 29 days" in soon["message"] or "in 30 days" in soon["message"]
+    assert demo.row("renewal-window", "good-3tier", "certificate")["outcome"] == "passed"
+
+
+def test_unreadable_files_are_errors_with_one_line(demo):
+    rows = demo.rows(target="unreadable-files")
+    outcomes = {(r["control"], r["subject"]): r["outcome"] for r in rows}
+    assert outcomes[("csr-format", "csr")] == "failed"  # a certificate is not a CSR
+    assert outcomes[("rsa-2048", "csr")] == "error"
+    assert outcomes[("rsa-2048", "certificate")] == "error"
+    assert outcomes[("validity", "certificate")] == "error"
+    for row in rows:
+        assert "\n" not in row["message"]
+    assert "truncated" in demo.row("validity", "unreadable-files", "certificate")["message"]
+
+
+def test_results_json_shape_and_exit_status(demo):
+    assert demo.status == 1
+    doc = demo.json
+    assert set(doc) == {"certgate", "started", "finished", "targets", "results", "summary"}
+    assert doc["targets"] == "targets.yaml"
+    assert doc["summary"]["failed"] > 0
+    assert doc["summary"]["warning"] >= 2
+    assert sum(doc["summary"].values()) == len(doc["results"])
+    row = demo.row("rsa-2048", "rsa-1024", "csr")
+    assert row["manual"] == ["5.1.5"]
+    assert row["nodeid"] == "checks/test_keys.py::test_rsa_2048[rsa-1024:csr]"
+
+
+def test_not_applicable_items_are_not_generated(demo):
+    assert not [r for r in demo.rows("subject-fields") if r["subject"] == "certificate"]
+
+
+def test_terminal_shows_one_line_per_failure(demo):
+    line = next(
+        x for x in demo.stdout.splitlines() if x.startswith("FAILED") and "rsa-1024:csr" in x
+    )
+    assert "manual 5.1.5" in line
+
+
+def test_junit_has_control_manual_and_target_properties(demo):
+    tree = ET.parse(demo.reports / "junit.xml")
+    case = next(c for c in tree.iter("testcase") if c.get("name") == "test_rsa_2048[rsa-1024:csr]")
+    props = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert props == {
+        "control": "rsa-2048",
+        "manual": "5.1.5",
+        "target": "rsa-1024",
+        "subject": "csr",
+    }
+
+
+def test_html_report_is_self_contained_with_columns_and_matrix(demo):
+    html = (demo.reports / "report.html").read_text(encoding="utf-8")
+    assert "Manual §" in html
+    assert "certgate-matrix" in html
+    assert '<link rel="stylesheet"' not in html  # self-contained
+    assert "PRIVATE KEY" not in html
+
+
+def test_selection_by_target_and_by_control(demo_lab, tmp_path):
+    folder = project(tmp_path, demo_targets(demo_lab))
+    by_target = run(folder, "-k", "good-3tier")
+    assert by_target.status == 0
+    assert {r["target"] for r in by_target.json["results"]} == {"good-3tier"}
+    by_control = run(folder, "-k", "rsa-2048")
+    assert {r["control"] for r in by_control.json["results"]} == {"rsa-2048"}
+
+
+def test_strict_gate_turns_warnings_into_failures(demo_lab, tmp_path):
+    folder = project(tmp_path, demo_targets(demo_lab))
+    audit = run(folder, "-k", "expiring-soon", "-W", "error::certgate.ComplianceWarning")
+    assert audit.status == 1
+    assert audit.row("renewal-window", "expiring-soon", "certificate")["outcome"] == "failed"
+
+
+def test_bad_targets_file_exits_4_before_any_work(tmp_path):
+    text = "targets:\n  - {name: a, csr: nope.csr, pfx_password: hunter2}\n  - {name: a}\n"
+    audit = run(project(tmp_path, text))
+    assert audit.status == 4
+    assert "target 'a': key 'pfx_password'" in audit.stderr
+    assert "target 'a': key 'csr': no such file" in audit.stderr
+    assert "duplicate target name" in audit.stderr
+    assert "hunter2" not in audit.stderr + audit.stdout
+    assert not (tmp_path / "reports" / "results.json").exists()
+
+
+def test_nothing_collected_exits_5(demo_lab, tmp_path):
+    audit = run(project(tmp_path, demo_targets(demo_lab)), "-k", "no-such-target")
+    assert audit.status == 5
+
+
+def test_audit_as_of_another_day(demo_lab, tmp_path):
+    audit = run(
+        project(tmp_path, demo_targets(demo_lab)),
+        "-k",
+        "good-3tier",
+        "--now",
+        "2099-01-01T00:00:00Z",
+    )
+    assert audit.row("validity", "good-3tier", "certificate")["outcome"] == "failed"
