@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import NameOID
@@ -58,7 +59,7 @@ class _PemBlock:
 def shown(path: Path) -> str:
     """A path as messages print it: relative to the working directory when inside it."""
     try:
-        return str(path.resolve().relative_to(Path.cwd()))
+        return str(path.absolute().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
 
@@ -122,6 +123,15 @@ def subject_facts(name: x509.Name, extensions: x509.Extensions, source: str) -> 
     """The subject name in order, with the SAN DNS names."""
     attributes = tuple(_attribute(a) for rdn in name.rdns for a in rdn)
     return SubjectFacts(source, attributes, _dns_names(extensions))
+
+
+def as_text(data: bytes) -> str:
+    """File bytes as text: Notepad's UTF-8 BOM and its 'Unicode' (UTF-16) saves included."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16", errors="replace")
+    if data[:3] == b"\xef\xbb\xbf":
+        data = data[3:]
+    return data.decode("ascii", errors="replace")
 
 
 # --- PEM text -------------------------------------------------------------------------------
@@ -203,7 +213,7 @@ def load_csr(path: Path) -> CsrFacts:
             CsrFraming.DER,
             ("the file is binary DER; the manual's request file is Base64 text",),
         )
-    text = data.decode("ascii", errors="replace")
+    text = as_text(data)
     block = _find_pem(text)
     if block is None:
         return _undecodable(source, CsrFraming.NOT_A_CSR, "the file holds no PEM BEGIN line")
@@ -238,7 +248,7 @@ def _csr_from_der(
     try:
         key = key_facts(csr.public_key(), source)
         signature_valid = csr.is_signature_valid
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnsupportedAlgorithm):
         return CsrFacts(
             source,
             framing,
@@ -265,7 +275,7 @@ def certificate_from_bytes(data: bytes, source: str) -> CertificateFacts:
     if data[:1] == b"\x30":
         der = data
     else:
-        block = _find_pem(data.decode("ascii", errors="replace"))
+        block = _find_pem(as_text(data))
         if block is None:
             raise ArtifactError(f"{source}: neither PEM text nor DER: not a certificate file")
         if block.label not in ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"):
@@ -280,6 +290,8 @@ def certificate_from_bytes(data: bytes, source: str) -> CertificateFacts:
             warnings.simplefilter("ignore")
             cert = x509.load_der_x509_certificate(der)
             return certificate_facts(cert, source)
+    except UnsupportedAlgorithm:
+        raise ArtifactError(f"{source}: the certificate uses an unsupported algorithm") from None
     except ValueError:
         raise ArtifactError(
             f"{source}: the content does not decode as an X.509 certificate"

@@ -170,7 +170,9 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     if marker is None or callspec is None:
         return
     control = CATALOGUE[marker.args[0]]
-    ref = next(v for v in callspec.params.values() if isinstance(v, ItemRef))
+    ref = next((v for v in callspec.params.values() if isinstance(v, ItemRef)), None)
+    if ref is None:  # an empty parameter set: dropped in pytest_collection_modifyitems
+        return
     item.stash[ITEM_CONTROL] = control
     item.stash[ITEM_REF] = ref
     item.extra_keyword_matches.add(control.id)  # `-k rsa-2048` selects by control id
@@ -298,6 +300,14 @@ class Recorder:
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.results.finish(datetime.now(UTC))
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        """One line per target: how its items came out."""
+        lines = self.results.target_lines()
+        if lines:
+            terminalreporter.section("certgate: per target")
+            for line in lines:
+                terminalreporter.line(line)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -66,6 +66,14 @@ class Results:
             counts[row.outcome.value] += 1
         return counts
 
+    def target_lines(self) -> list[str]:
+        """``shop: 2 failed (rsa-2048, validity), 10 passed`` for every target, in order."""
+        by_target: dict[str, list[ResultRow]] = {}
+        for row in self.rows:
+            by_target.setdefault(row.target, []).append(row)
+        width = max((len(t) for t in by_target), default=0)
+        return [f"{t.ljust(width)}  {_tally(rows)}" for t, rows in by_target.items()]
+
     def finish(self, finished: datetime) -> None:
         """Stamp the end time and write results.json."""
         self.finished = finished
@@ -84,6 +92,18 @@ class Results:
             "results": [r.as_json() for r in self.rows],
             "summary": self.summary(),
         }
+
+
+def _tally(rows: list[ResultRow]) -> str:
+    parts = []
+    for outcome in (Outcome.FAILED, Outcome.ERROR, Outcome.WARNING, Outcome.PASSED):
+        hits = [r for r in rows if r.outcome is outcome]
+        if not hits:
+            continue
+        controls = sorted({r.control for r in hits})
+        detail = "" if outcome is Outcome.PASSED else f" ({', '.join(controls)})"
+        parts.append(f"{len(hits)} {outcome.value}{detail}")
+    return ", ".join(parts)
 
 
 def _iso(moment: datetime) -> str:

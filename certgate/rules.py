@@ -94,8 +94,13 @@ def abbreviated_fields(subject: SubjectFacts) -> tuple[str, ...]:
     return tuple(
         f"{a.short}={a.value!r}"
         for a in subject.attributes
-        if a.short in ("L", "ST") and 0 < len(a.value.strip()) <= 2
+        if a.short in ("L", "ST") and _is_abbreviation(a.value.strip())
     )
+
+
+def _is_abbreviation(value: str) -> bool:
+    # Only Latin letters: two CJK characters (臺灣) are a full name, judged by subject-english.
+    return 0 < len(value) <= 2 and value.isascii() and value.isalpha()
 
 
 # --- host names (manual 5.1.4.1) ------------------------------------------------------------

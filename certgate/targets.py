@@ -7,6 +7,7 @@ one line each, naming the file, the target and the key.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -281,7 +282,7 @@ def _inventory(raw: Any, path: Path, problems: _Problems) -> Inventory | None:
         if problem:
             problems.add("key 'lab'", problem)
         else:
-            lab = (base / lab_dir).resolve()
+            lab = _absolute(base / lab_dir)
     targets_raw = raw.get("targets")
     if not isinstance(targets_raw, list) or not targets_raw:
         problems.add("key 'targets'", "expected a non-empty list of targets")
@@ -358,18 +359,23 @@ def _target(index: int, raw: Any, policy: Policy, base: Path, problems: _Problem
         return None
     for key in _PATH_KEYS:
         if key in values:
-            values[key] = (base / values[key]).resolve()
+            values[key] = _absolute(base / values[key])
     if "chain" in values:
-        values["chain"] = tuple((base / p).resolve() for p in values["chain"])
+        values["chain"] = tuple(_absolute(base / p) for p in values["chain"])
     return Target(name=name, policy=target_policy, **values)
+
+
+def _absolute(path: Path) -> Path:
+    """An absolute, normalised path that keeps the names the user wrote (no symlink resolving)."""
+    return Path(os.path.normpath(path.absolute()))
 
 
 def _note_files(where: str, key: str, value: Any, base: Path, problems: _Problems) -> None:
     """Remember the files a key names, to stat them once the whole file is read."""
     if key in _PATH_KEYS:
-        problems.files.append((where, key, (base / value).resolve()))
+        problems.files.append((where, key, _absolute(base / value)))
     elif key == "chain":
-        problems.files.extend((where, key, (base / p).resolve()) for p in value)
+        problems.files.extend((where, key, _absolute(base / p)) for p in value)
 
 
 def _check_shape(where: str, values: Mapping[str, Any], problems: _Problems) -> bool:

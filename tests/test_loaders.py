@@ -141,3 +141,29 @@ def test_ec_key_facts(tmp_path):
     facts = load_csr(pki.write(tmp_path / "a.csr", pki.csr_pem(der)))
     assert facts.key is not None
     assert facts.key.describe() == "EC secp256r1 (256 bits)"
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: b"\xef\xbb\xbf" + text.encode("ascii"),  # Notepad, UTF-8 with BOM
+        lambda text: text.encode("utf-16"),  # Notepad, "Unicode"
+    ],
+    ids=["utf8-bom", "utf16"],
+)
+def test_notepad_encodings_are_read_as_intact_pem(tmp_path, csr_der, encode):
+    path = pki.write(tmp_path / "a.csr", encode(pki.csr_pem(csr_der).replace("\n", "\r\n")))
+    facts = load_csr(path)
+    assert facts.intact_pem, facts.problems()
+
+
+def test_text_before_the_certificate_is_tolerated(tmp_path, chains):
+    text = "Bag Attributes\n    friendlyName: www\n" + chains.uca.pem.decode()
+    facts = load_certificate(pki.write(tmp_path / "a.cer", text))
+    assert facts.subject.common_name == "certgate Lab Secure SSL CA"
+
+
+def test_pkcs7_given_as_certificate_is_named(tmp_path):
+    text = "-----BEGIN PKCS7-----\nMIIB\n-----END PKCS7-----\n"
+    with pytest.raises(ArtifactError, match="PKCS#7 bundle, not a certificate"):
+        load_certificate(pki.write(tmp_path / "a.p7b", text))

@@ -126,3 +126,7 @@ def test_expiry_phrases(chains):
     assert expiry_phrase(cert, later).endswith("3 days ago")
     assert validity_problem(cert, later) == f"expired on {cert.not_after:%Y-%m-%d}"
     assert validity_problem(cert, datetime(2000, 1, 1, tzinfo=UTC)) is not None
+
+
+def test_two_cjk_characters_are_not_an_abbreviation():
+    assert abbreviated_fields(subject(L="臺北", ST="TW")) == ("ST='TW'",)
