@@ -51,7 +51,7 @@ def project(folder: Path, targets_yaml: str) -> Path:
     )
     (folder / "targets.yaml").write_text(targets_yaml, encoding="utf-8")
     (folder / "pytest.ini").write_text(
-        "[pytest]\ntestpaths = checks\njunit_family = xunit1\naddopts = -ra --tb=no --assert=plain\n",
+        "[pytest]\ntestpaths = checks\naddopts = -ra --tb=no --assert=plain\n",
         encoding="utf-8",
     )
     return folder
