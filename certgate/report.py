@@ -70,24 +70,48 @@ class HtmlReport:
         from certgate.plugin import ITEM_CONTROL
 
         control = item.stash[ITEM_CONTROL]
-        parts = [remediation_html(control, verdict[1])]
+        parts = [remediation_html(control, verdict[0], verdict[1])]
         funcargs = getattr(item, "funcargs", {})
         parts.extend(evidence_of(list(funcargs.values())))
         report.extras = [*getattr(report, "extras", []), extras.html("".join(parts))]  # type: ignore[attr-defined]
         return report
 
 
-def remediation_html(control: Control, message: str) -> str:
-    """The finding and its fix, in English and Traditional Chinese."""
-    return (
-        '<div class="certgate-finding">'
+def remediation_html(control: Control, outcome: Outcome, message: str) -> str:
+    """The finding and its fix, in English and Traditional Chinese (errors: what to check)."""
+    head = (
         f"<p><b>{escape(control.id)}</b> (manual § {escape(control.citation)}): "
         f"{escape(control.title)}</p>"
-        f"<p><b>Finding:</b> {escape(message)}</p>"
-        f"<p><b>Fix:</b> {escape(control.remediation_en)}</p>"
-        f'<p lang="zh-Hant"><b>修正方式：</b>{escape(control.remediation_zh)}</p>'
-        "</div>"
     )
+    if outcome is Outcome.ERROR:
+        body = (
+            f"<p><b>Could not audit:</b> {escape(message)}</p>"
+            "<p><b>Check:</b> the file or host named above is the right one, readable, and of "
+            "the kind this control needs; the item is neither passed nor failed until it can "
+            "be audited.</p>"
+            '<p lang="zh-Hant"><b>請確認：</b>上述檔案或主機正確、可讀取且格式符合；'
+            "在能完成稽核之前，此項目不視為通過。</p>"
+        )
+    else:
+        body = (
+            f"<p><b>Finding:</b> {escape(message)}</p>"
+            f"<p><b>Fix:</b> {escape(control.remediation_en)}</p>"
+            f'<p lang="zh-Hant"><b>修正方式：</b>{escape(control.remediation_zh)}</p>'
+        )
+    return f'<div class="certgate-finding">{head}{body}</div>'
+
+
+_MATRIX_CSS = (
+    "<style>#certgate-matrix{border-collapse:collapse;margin:8px 0}"
+    "#certgate-matrix th,#certgate-matrix td{border:1px solid #ccc;padding:2px 6px;"
+    "font-size:12px;text-align:center}"
+    ".certgate-passed{background:#d4f4d4}.certgate-failed{background:#f8c8c8;font-weight:bold}"
+    ".certgate-warning{background:#fde9b8}.certgate-error{background:#e0c8f0;font-weight:bold}"
+    ".certgate-na{color:#999}.certgate-finding p{margin:4px 0}"
+    ".certgate-evidence{border-collapse:collapse;margin:6px 0;font-size:12px}"
+    ".certgate-evidence th,.certgate-evidence td{border:1px solid #ddd;padding:2px 6px;"
+    "text-align:left}</style>"
+)
 
 
 def matrix_html(results: Results) -> str:
@@ -104,7 +128,7 @@ def matrix_html(results: Results) -> str:
     head = "".join(f"<th>{escape(c)}</th>" for c in controls)
     body = "".join(_matrix_row(t, controls, worst) for t in targets)
     counts = ", ".join(f"{n} {o}" for o, n in results.summary().items())
-    return (
+    return _MATRIX_CSS + (
         f'<h2>Compliance matrix</h2><p class="certgate-counts">{escape(counts)}</p>'
         f'<table id="certgate-matrix"><tr><th>target</th>{head}</tr>{body}</table>'
     )
