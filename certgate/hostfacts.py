@@ -1,0 +1,116 @@
+"""Frozen facts about live hosts: what one TLS endpoint served, and whether it is trusted.
+
+:mod:`certgate.scan` produces these (it is the only module that talks to sslyze); the host
+checks (https-binding, chain-served, chain-trusted, served-expected, consistent-addresses)
+read them. Plain values only: no sockets, no sslyze objects, no cryptography objects.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from dataclasses import dataclass
+
+from certgate.facts import CertificateFacts
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One address of one host: ``host`` is sent as SNI and validated, ``address`` is dialled."""
+
+    host: str
+    address: str
+    port: int = 443
+
+    @property
+    def label(self) -> str:
+        """``host@address:port``, the form test ids use."""
+        return f"{self.host}@{self.where}"
+
+    @property
+    def where(self) -> str:
+        """``address:port`` (IPv6 addresses in brackets), as results.json's subject."""
+        try:
+            bracket = ipaddress.ip_address(self.address).version == 6
+        except ValueError:
+            bracket = False
+        return f"[{self.address}]:{self.port}" if bracket else f"{self.address}:{self.port}"
+
+    def openssl_command(self) -> str:
+        """The command an administrator runs to see what this endpoint serves (manual 6.1)."""
+        return f"openssl s_client -connect {self.where} -servername {self.host} -showcerts"
+
+
+class EndpointStatus(enum.Enum):
+    """How far the connection got. Anything but OK means the endpoint could not be audited."""
+
+    OK = "ok"
+    REFUSED = "connection refused"
+    TIMED_OUT = "timed out"
+    UNREACHABLE = "unreachable"
+    RESET = "connection reset"
+    NOT_TLS = "not TLS"
+    HANDSHAKE_FAILED = "TLS handshake failed"
+    SCAN_FAILED = "scan failed"
+
+
+class TrustProblem(enum.Enum):
+    """Why a served chain does not validate; the fixes differ, so chain-trusted tells them apart."""
+
+    UNTRUSTED_ROOT = "untrusted root"
+    INCOMPLETE_CHAIN = "incomplete chain"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not yet valid"
+    NAME_MISMATCH = "name mismatch"
+    OTHER = "rejected"
+
+
+@dataclass(frozen=True)
+class EndpointFacts:
+    """What one endpoint served and how it validates.
+
+    When ``status`` is not OK, ``error`` is a one-line reason ("connection refused", "the port
+    accepted the connection but sent no TLS answer within 5 s", ...) and every chain field is
+    empty or None. When it is OK, ``error`` is None and:
+
+    - ``served_chain``: the certificates exactly as sent, leaf first.
+    - ``chain_order_ok``: each certificate is the issuer of the one before it (None when the
+      chain could not be parsed).
+    - ``sends_root``: the server also sends a self-issued (root) certificate after its leaf.
+    - ``chain_complete``: following issuers from the leaf through the certificates sent
+      reaches a trust anchor of the policy or a root the server sent;
+      ``missing_issuer`` names the issuer where that walk stopped (None when complete).
+    - ``name_matches``: the leaf's SANs (or CN when it has no SAN) cover ``endpoint.host``.
+    - ``trusted``: the chain validates against one of the policy's trust stores;
+      ``trusted_by`` names it ("mozilla", "root.cer"), ``verified_chain`` is the path built,
+      leaf to anchor. When not trusted, ``trust_problems`` lists every cause found (in the
+      order untrusted root / incomplete chain, expired / not yet valid, name mismatch, other)
+      and ``trust_reason`` says it in one line.
+    - ``tls_version``: the highest protocol version the endpoint negotiated ("TLS_1_3").
+    """
+
+    endpoint: Endpoint
+    status: EndpointStatus
+    error: str | None = None
+    tls_version: str | None = None
+    served_chain: tuple[CertificateFacts, ...] = ()
+    chain_order_ok: bool | None = None
+    sends_root: bool = False
+    chain_complete: bool | None = None
+    missing_issuer: str | None = None
+    name_matches: bool | None = None
+    trusted: bool | None = None
+    trusted_by: str | None = None
+    trust_problems: tuple[TrustProblem, ...] = ()
+    trust_reason: str | None = None
+    verified_chain: tuple[CertificateFacts, ...] = ()
+
+    @property
+    def reachable(self) -> bool:
+        """A TLS handshake succeeded and the chain was read."""
+        return self.status is EndpointStatus.OK
+
+    @property
+    def leaf(self) -> CertificateFacts | None:
+        """The served leaf certificate, or None when nothing was served."""
+        return self.served_chain[0] if self.served_chain else None

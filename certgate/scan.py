@@ -1,0 +1,662 @@
+"""One sslyze scan of every selected host address -> :class:`EndpointFacts`. The only sslyze user.
+
+The flow, for all endpoints at once:
+
+1. A bounded TLS probe of each endpoint, concurrently (stdlib ssl). sslyze's own connectivity
+   test tries up to eleven handshakes (TLS 1.3 down to SSL 2.0, two cipher lists each) and each
+   waits the full network timeout on a port that accepts and never answers: about a minute
+   for one stuck endpoint, and the Scanner yields nothing until every connectivity test is
+   done. The probe turns refused / timed out / reset / not-TLS ports into facts within
+   ``timeout`` and keeps them out of the scan.
+2. ONE sslyze ``Scanner`` run over the endpoints that answered, with only CERTIFICATE_INFO,
+   SNI = the host name, every server scanned at once (no waiting in batches of ten).
+3. The results become plain facts: the chain as served, its order, and whether it validates
+   against the policy's trust stores -- and if not, why (untrusted root, incomplete chain,
+   expired, name mismatch), which sslyze's one-line validation error does not tell apart.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import math
+import queue
+import socket
+import ssl
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from traceback import TracebackException
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.utils import CryptographyDeprecationWarning
+from sslyze.plugins.certificate_info._cert_chain_analyzer import (
+    CertificateDeploymentAnalysisResult,
+)
+from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
+from sslyze.plugins.certificate_info.trust_stores.trust_store_repository import (
+    TrustStoresRepository,
+)
+from sslyze.plugins.scan_commands import ScanCommand
+from sslyze.scanner.models import (
+    ScanCommandsExtraArguments,
+    ServerConnectivityStatusEnum,
+    ServerScanRequest,
+    ServerScanResult,
+)
+from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum
+from sslyze.scanner.scanner import Scanner
+from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
+
+from certgate.artifacts import certificate_facts
+from certgate.facts import CertificateFacts
+from certgate.hostfacts import Endpoint, EndpointFacts, EndpointStatus, TrustProblem
+
+__all__ = [
+    "BUNDLED_STORES",
+    "DEFAULT_TRUST",
+    "Endpoint",
+    "EndpointFacts",
+    "ScanConfigError",
+    "resolve",
+    "scan",
+]
+
+DEFAULT_TRUST: tuple[str, ...] = ("mozilla", "microsoft")  # manual 5.4: the OS root stores
+# policy.trust words -> the names sslyze gives the stores it ships (trust_store_repository.py).
+BUNDLED_STORES: Mapping[str, str] = {
+    "mozilla": "Mozilla",
+    "microsoft": "Windows",
+    "apple": "Apple",
+    "android": "Android",
+    "java": "Java",
+}
+_CUSTOM_STORE = "Supplied CA file"  # sslyze's name for the store made from custom_ca_file
+MAX_CONCURRENT_SERVERS = 50  # threads: 1 connectivity + PER_SERVER_CONNECTIONS workers each
+PER_SERVER_CONNECTIONS = 4  # certificate_info makes 4 handshakes per server: run them at once
+MAX_TRUST_FILE_BYTES = 4 * 1024 * 1024
+
+
+class ScanConfigError(ValueError):
+    """The trust policy names an unknown store or an unreadable file (a config problem)."""
+
+
+# --- names ------------------------------------------------------------------------------------
+
+
+def resolve(
+    host: str, port: int = 443, addresses: Sequence[str] = (), *, timeout: float = 5.0
+) -> tuple[list[Endpoint], str | None]:
+    """The endpoints of ``host``: at ``addresses`` when given, else at every address DNS gives.
+
+    Returns ``([], reason)`` when the name does not resolve ("no such name"), or when the
+    lookup takes longer than ``timeout`` seconds (getaddrinfo itself cannot be bounded).
+    """
+    if addresses:
+        return [Endpoint(host, a, port) for a in dict.fromkeys(addresses)], None
+    answer: queue.Queue[list[str] | str] = queue.Queue()
+    # A daemon thread, not an executor: a stuck resolver must not hold up interpreter exit.
+    threading.Thread(target=_lookup, args=(host, port, answer), daemon=True).start()
+    try:
+        found = answer.get(timeout=timeout)
+    except queue.Empty:
+        return [], f"no answer from DNS for {host} within {timeout:g} s"
+    if isinstance(found, str):
+        return [], found
+    return [Endpoint(host, a, port) for a in found], None
+
+
+def _lookup(host: str, port: int, answer: queue.Queue[list[str] | str]) -> None:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        if exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None)):
+            answer.put(f"no such name: {host} does not resolve")
+        else:
+            answer.put(f"cannot resolve {host}: {exc.strerror}")
+        return
+    except (UnicodeError, OSError) as exc:
+        answer.put(f"cannot resolve {host}: {exc}")
+        return
+    answer.put(list(dict.fromkeys(str(info[4][0]) for info in infos)))
+
+
+# --- trust ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Trust:
+    """One policy.trust value, made ready: which sslyze results count, and the anchors."""
+
+    words: tuple[str, ...]
+    labels: Mapping[str, str]  # sslyze store name -> how the policy calls it
+    custom_file: Path | None
+    anchors: Mapping[x509.Name, tuple[x509.Certificate, ...]] = field(repr=False)
+
+    def describe(self) -> str:
+        """The policy's trust list as written: ``mozilla, microsoft, root.cer``."""
+        return ", ".join(self.words)
+
+
+def _prepare_trust(spec: Sequence[str | Path], workdir: Path) -> _Trust:
+    """Check every store name and file; sslyze takes one custom file, so concatenate them."""
+    labels: dict[str, str] = {}
+    anchors: list[x509.Certificate] = []
+    custom: list[x509.Certificate] = []
+    files: list[str] = []
+    for item in spec:
+        if isinstance(item, str) and item in BUNDLED_STORES:
+            labels[BUNDLED_STORES[item]] = item
+            anchors += _bundled_anchors(BUNDLED_STORES[item])
+        else:
+            custom += _read_trust_file(Path(item))
+            files.append(Path(item).name)
+    custom_file = None
+    if custom:
+        custom_file = Path(tempfile.mkstemp(suffix=".pem", dir=workdir)[1])
+        custom_file.write_bytes(
+            b"".join(c.public_bytes(serialization.Encoding.PEM) for c in custom)
+        )
+        labels[_CUSTOM_STORE] = ", ".join(files)
+        anchors += custom
+    by_subject: dict[x509.Name, tuple[x509.Certificate, ...]] = {}
+    for anchor in anchors:
+        by_subject[anchor.subject] = (*by_subject.get(anchor.subject, ()), anchor)
+    words = tuple(
+        str(i) if isinstance(i, str) and i in BUNDLED_STORES else Path(i).name for i in spec
+    )
+    return _Trust(words, labels, custom_file, by_subject)
+
+
+@functools.cache
+def _bundled_stores() -> Mapping[str, Path]:
+    """sslyze's bundled stores by name, loaded here once, in the calling thread.
+
+    A few roots in them have a non-positive serial, and cryptography warns about it. sslyze
+    parses the stores lazily inside a scanner thread, where a warnings-as-errors filter (the
+    self-tests run with one) would turn that into a failed scan: parse them here, quietly.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        stores = TrustStoresRepository.get_default().get_all_stores()
+    return {store.name: store.path for store in stores}
+
+
+@functools.cache
+def _bundled_anchors(store_name: str) -> tuple[x509.Certificate, ...]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return tuple(x509.load_pem_x509_certificates(_bundled_stores()[store_name].read_bytes()))
+
+
+def _read_trust_file(path: Path) -> list[x509.Certificate]:
+    """Root certificates from a PEM file (one or many) or a DER .cer, as the CA mails them."""
+    try:
+        data = path.read_bytes()[: MAX_TRUST_FILE_BYTES + 1]
+    except OSError as exc:
+        raise ScanConfigError(f"trust file {path}: cannot read: {exc.strerror}") from None
+    try:
+        if b"-----BEGIN" in data:
+            return x509.load_pem_x509_certificates(data)
+        return [x509.load_der_x509_certificate(data)]
+    except ValueError:
+        raise ScanConfigError(
+            f"trust file {path}: not a PEM or DER certificate (nor a store name: "
+            f"{', '.join(BUNDLED_STORES)})"
+        ) from None
+
+
+# --- probe ------------------------------------------------------------------------------------
+
+# OpenSSL's reasons when the bytes that came back are not a TLS record at all.
+_NOT_TLS_REASONS = {
+    "WRONG_VERSION_NUMBER",
+    "HTTP_REQUEST",
+    "PACKET_LENGTH_TOO_LONG",
+    "RECORD_LAYER_FAILURE",
+    "UNKNOWN_PROTOCOL",
+}
+
+
+def _probe_context() -> ssl.SSLContext:
+    # Only "does it speak TLS at all": accept any certificate, old versions and ciphers, so
+    # a server that merely fails policy still reaches sslyze and gets judged there.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    context.set_ciphers("ALL:@SECLEVEL=0")
+    return context
+
+
+def _probe(endpoint: Endpoint, timeout: float, context: ssl.SSLContext) -> EndpointFacts | None:
+    """None when the endpoint answers TLS (or at least speaks it); else why it cannot be audited."""
+    deadline = time.monotonic() + timeout
+    try:
+        sock = socket.create_connection((endpoint.address, endpoint.port), timeout=timeout)
+    except ConnectionRefusedError:
+        return _down(endpoint, EndpointStatus.REFUSED, "connection refused: nothing listens")
+    except TimeoutError:
+        return _down(
+            endpoint, EndpointStatus.TIMED_OUT, f"no answer to the TCP connection in {timeout:g} s"
+        )
+    except OSError as exc:
+        return _down(endpoint, EndpointStatus.UNREACHABLE, f"cannot connect: {exc.strerror}")
+    with sock:
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        return _handshake(endpoint, sock, context, timeout)
+
+
+def _handshake(
+    endpoint: Endpoint, sock: socket.socket, context: ssl.SSLContext, timeout: float
+) -> EndpointFacts | None:
+    try:
+        with context.wrap_socket(sock, server_hostname=endpoint.host):
+            return None
+    except TimeoutError:
+        return _down(
+            endpoint,
+            EndpointStatus.TIMED_OUT,
+            f"the port accepted the connection but sent no TLS answer within {timeout:g} s",
+        )
+    except ssl.SSLError as exc:
+        if exc.reason in _NOT_TLS_REASONS:
+            return _down(
+                endpoint, EndpointStatus.NOT_TLS, "the port answers, but not with TLS (plain HTTP?)"
+            )
+        return None  # a TLS speaker with settings this probe does not share: sslyze decides
+    except (ConnectionResetError, ssl.SSLEOFError, BrokenPipeError):
+        return _down(
+            endpoint, EndpointStatus.RESET, "the server reset the connection during the handshake"
+        )
+    except OSError as exc:
+        return _down(endpoint, EndpointStatus.UNREACHABLE, f"connection failed: {exc.strerror}")
+
+
+def _probe_all(endpoints: Sequence[Endpoint], timeout: float) -> dict[Endpoint, EndpointFacts]:
+    """The endpoints that cannot be scanned, with why; all probed at once."""
+    if not endpoints:
+        return {}
+    context = _probe_context()
+    with ThreadPoolExecutor(max_workers=min(64, len(endpoints))) as pool:
+        found = pool.map(lambda e: _probe(e, timeout, context), endpoints)
+        return {e: f for e, f in zip(endpoints, found, strict=True) if f is not None}
+
+
+def _down(endpoint: Endpoint, status: EndpointStatus, reason: str) -> EndpointFacts:
+    return EndpointFacts(endpoint, status, error=reason)
+
+
+# --- the scan ---------------------------------------------------------------------------------
+
+
+def scan(
+    endpoints: Sequence[Endpoint],
+    *,
+    trust: Sequence[str | Path] = DEFAULT_TRUST,
+    trust_for: Mapping[Endpoint, Sequence[str | Path]] | None = None,
+    timeout: float = 5.0,
+    now: datetime | None = None,
+) -> dict[Endpoint, EndpointFacts]:
+    """Facts for every endpoint, from one concurrent sslyze scan. Orchestration.
+
+    ``trust`` holds bundled store names (:data:`BUNDLED_STORES`) and/or PEM/DER root files;
+    ``trust_for`` overrides it per endpoint (a target's own policy). ``timeout`` bounds each
+    network step; an endpoint that cannot be audited comes back with an error status, never
+    an exception. ``now`` (UTC) dates the expiry verdicts; default: the current time.
+    Raises ScanConfigError only for a bad trust policy, before any connection.
+    """
+    unique = list(dict.fromkeys(endpoints))
+    trust_for = trust_for or {}
+    when = now or datetime.now(UTC)
+    _bundled_stores()
+    with tempfile.TemporaryDirectory(prefix="certgate-trust-") as workdir:
+        prepared: dict[tuple[str | Path, ...], _Trust] = {}
+        trusts = {}
+        for endpoint in unique:
+            spec = tuple(trust_for.get(endpoint, trust))
+            if spec not in prepared:
+                prepared[spec] = _prepare_trust(spec, Path(workdir))
+            trusts[endpoint] = prepared[spec]
+        facts = _probe_all(unique, timeout)
+        live = [e for e in unique if e not in facts]
+        for endpoint, result in _run_sslyze(live, trusts, timeout).items():
+            facts[endpoint] = _from_result(endpoint, result, trusts[endpoint], when)
+    return {e: facts[e] for e in unique}
+
+
+def _run_sslyze(
+    endpoints: Sequence[Endpoint], trusts: Mapping[Endpoint, _Trust], timeout: float
+) -> dict[Endpoint, ServerScanResult | None]:
+    """One Scanner over all ``endpoints``; None for a result that never came (safety net)."""
+    if not endpoints:
+        return {}
+    requests = [_request(e, trusts[e], timeout) for e in endpoints]
+    by_uuid = {request.uuid: e for request, e in zip(requests, endpoints, strict=True)}
+    concurrent = min(len(endpoints), MAX_CONCURRENT_SERVERS)
+    scanner = Scanner(
+        per_server_concurrent_connections_limit=PER_SERVER_CONNECTIONS,
+        concurrent_server_scans_limit=concurrent,
+    )
+    scanner.queue_scans(requests)
+    results: queue.Queue[ServerScanResult] = queue.Queue()
+    threading.Thread(target=lambda: _drain(scanner, results), daemon=True).start()
+    # The probe screened out stuck ports, so this bound is only hit by a server that stalls
+    # half-way; its sslyze threads are daemons and are left behind.
+    waves = -(-len(endpoints) // concurrent)
+    deadline = time.monotonic() + waves * max(30.0, 8 * timeout)
+    found: dict[Endpoint, ServerScanResult | None] = dict.fromkeys(endpoints)
+    for _ in endpoints:
+        try:
+            result = results.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        found[by_uuid[result.uuid]] = result
+    return found
+
+
+def _drain(scanner: Scanner, out: queue.Queue[ServerScanResult]) -> None:
+    for result in scanner.get_results():
+        out.put(result)
+
+
+def _request(endpoint: Endpoint, trust: _Trust, timeout: float) -> ServerScanRequest:
+    location = ServerNetworkLocation(
+        hostname=endpoint.host, port=endpoint.port, ip_address=endpoint.address
+    )
+    network = ServerNetworkConfiguration(
+        tls_server_name_indication=location.hostname,
+        # sslyze wants whole seconds; the probe already bounded the sub-second cases.
+        network_timeout=max(1, math.ceil(timeout)),
+        network_max_retries=2,
+    )
+    extra = ScanCommandsExtraArguments()
+    if trust.custom_file is not None:
+        extra = ScanCommandsExtraArguments(
+            certificate_info=CertificateInfoExtraArgument(custom_ca_file=trust.custom_file)
+        )
+    return ServerScanRequest(
+        server_location=location,
+        network_configuration=network,
+        scan_commands={ScanCommand.CERTIFICATE_INFO},
+        scan_commands_extra_arguments=extra,
+    )
+
+
+# --- results -> facts -------------------------------------------------------------------------
+
+
+def _from_result(
+    endpoint: Endpoint, result: ServerScanResult | None, trust: _Trust, now: datetime
+) -> EndpointFacts:
+    if result is None:
+        return _down(endpoint, EndpointStatus.TIMED_OUT, "the certificate scan did not finish")
+    if (
+        result.connectivity_status is not ServerConnectivityStatusEnum.COMPLETED
+        or result.scan_result is None
+        or result.connectivity_result is None
+    ):
+        return _connectivity_error(endpoint, result.connectivity_error_trace)
+    attempt = result.scan_result.certificate_info
+    if attempt.status is not ScanCommandAttemptStatusEnum.COMPLETED or attempt.result is None:
+        reason = attempt.error_reason.value if attempt.error_reason else "unknown"
+        detail = _exception_text(attempt.error_trace)
+        return _down(
+            endpoint, EndpointStatus.SCAN_FAILED, f"certificate scan failed: {reason}{detail}"
+        )
+    deployments = attempt.result.certificate_deployments
+    if not deployments:
+        return _down(endpoint, EndpointStatus.SCAN_FAILED, "the server sent no certificate")
+    version = result.connectivity_result.highest_tls_version_supported.name
+    return _deployment_facts(endpoint, _main_deployment(deployments), trust, now, version)
+
+
+# sslyze's connectivity errors (sslyze/errors.py) -> our statuses.
+_CONNECTIVITY_STATUS = {
+    "ServerRejectedConnection": EndpointStatus.REFUSED,
+    "ConnectionToServerTimedOut": EndpointStatus.TIMED_OUT,
+    "TlsHandshakeTimedOut": EndpointStatus.TIMED_OUT,
+    "ServerRejectedTlsHandshake": EndpointStatus.HANDSHAKE_FAILED,
+    "ServerTlsConfigurationNotSupported": EndpointStatus.HANDSHAKE_FAILED,
+}
+
+
+def _connectivity_error(endpoint: Endpoint, trace: TracebackException | None) -> EndpointFacts:
+    name = getattr(getattr(trace, "exc_type", None), "__name__", "")
+    status = _CONNECTIVITY_STATUS.get(name, EndpointStatus.SCAN_FAILED)
+    return _down(endpoint, status, f"{status.value}{_exception_text(trace)}")
+
+
+def _exception_text(trace: TracebackException | None) -> str:
+    """': <message>' from a TracebackException sslyze keeps, or '' (never a traceback)."""
+    if trace is None:
+        return ""
+    text = "".join(trace.format_exception_only()).strip().splitlines()[-1]
+    message = text.split(" -> ", 1)[-1].split(": ", 1)[-1].strip(' ".')
+    return f": {message}" if message else ""
+
+
+def _main_deployment(
+    deployments: Sequence[CertificateDeploymentAnalysisResult],
+) -> CertificateDeploymentAnalysisResult:
+    """The deployment audited: the RSA one when the server also has another key type.
+
+    sslyze lists one deployment per distinct leaf (servers with RSA and ECDSA certificates
+    send either, depending on the client) in the order its handshakes completed; the
+    manual is about the RSA certificate, and preferring it keeps reruns stable.
+    """
+    for deployment in deployments:
+        if isinstance(deployment.received_certificate_chain[0].public_key(), rsa.RSAPublicKey):
+            return deployment
+    return deployments[0]
+
+
+def _deployment_facts(
+    endpoint: Endpoint,
+    deployment: CertificateDeploymentAnalysisResult,
+    trust: _Trust,
+    now: datetime,
+    version: str,
+) -> EndpointFacts:
+    received: list[x509.Certificate] = list(deployment.received_certificate_chain)
+    walk = _walk(received, trust.anchors)
+    name_ok = _name_matches(received[0], endpoint.host)
+    counted = [r for r in deployment.path_validation_results if r.trust_store.name in trust.labels]
+    success = next((r for r in counted if r.was_validation_successful), None)
+    problems: tuple[TrustProblem, ...] = ()
+    reason = None
+    if success is None:
+        errors = [r.validation_error for r in counted if r.validation_error]
+        problems, reason = _diagnose(walk, name_ok, endpoint.host, received[0], now, errors)
+        reason = f"{reason} (trust: {trust.describe()})"
+    return EndpointFacts(
+        endpoint=endpoint,
+        status=EndpointStatus.OK,
+        tls_version=version,
+        served_chain=_facts_of(received, f"{endpoint.label} sent"),
+        chain_order_ok=deployment.received_chain_has_valid_order,
+        sends_root=any(_self_issued(c) for c in received[1:]),
+        chain_complete=success is not None or walk.complete,
+        missing_issuer=None if success or walk.complete else walk.top.issuer.rfc4514_string(),
+        name_matches=name_ok,
+        trusted=success is not None,
+        trusted_by=trust.labels[success.trust_store.name] if success else None,
+        trust_problems=problems,
+        trust_reason=reason,
+        verified_chain=_facts_of(
+            (success.verified_certificate_chain or []) if success else [],
+            f"{endpoint.label} validated path",
+        ),
+    )
+
+
+def _facts_of(chain: Iterable[x509.Certificate], what: str) -> tuple[CertificateFacts, ...]:
+    return tuple(certificate_facts(c, f"{what} #{i}") for i, c in enumerate(chain, 1))
+
+
+# --- why a chain does not validate --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """Issuer links followed from the leaf through the certificates the server sent."""
+
+    path: tuple[x509.Certificate, ...]
+    reaches_anchor: bool  # the top is an anchor, or an anchor issued it
+    ends_self_issued: bool  # the top is a root (or a self-signed leaf) that is no anchor
+
+    @property
+    def top(self) -> x509.Certificate:
+        return self.path[-1]
+
+    @property
+    def complete(self) -> bool:
+        """Nothing is missing between the leaf and a root: an anchor or a root the server sent."""
+        return self.reaches_anchor or self.ends_self_issued
+
+
+def _walk(
+    received: Sequence[x509.Certificate], anchors: Mapping[x509.Name, tuple[x509.Certificate, ...]]
+) -> _Walk:
+    path = [received[0]]
+    while True:
+        current = path[-1]
+        if current in anchors.get(current.subject, ()) or any(
+            _issued(current, a) for a in anchors.get(current.issuer, ())
+        ):
+            return _Walk(tuple(path), True, False)
+        if _self_issued(current):
+            return _Walk(tuple(path), False, True)
+        issuer = next((c for c in received if c not in path and _issued(current, c)), None)
+        if issuer is None:
+            return _Walk(tuple(path), False, False)
+        path.append(issuer)
+
+
+def _issued(child: x509.Certificate, parent: x509.Certificate) -> bool:
+    if child.issuer != parent.subject:
+        return False
+    try:
+        child.verify_directly_issued_by(parent)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def _self_issued(cert: x509.Certificate) -> bool:
+    return cert.subject == cert.issuer
+
+
+def _diagnose(
+    walk: _Walk,
+    name_ok: bool,
+    host: str,
+    leaf: x509.Certificate,
+    now: datetime,
+    errors: Sequence[str],
+) -> tuple[tuple[TrustProblem, ...], str]:
+    """Every cause found, in the order an administrator fixes them, and one line saying so."""
+    found: list[tuple[TrustProblem, str]] = []
+    chain = _chain_problem(walk)
+    if chain:
+        found.append(chain)
+    found += _date_problems(walk.path, now)
+    if not name_ok:
+        names = ", ".join(_names(leaf)) or "no DNS name"
+        found.append((TrustProblem.NAME_MISMATCH, f"the certificate is for {names}, not {host}"))
+    if not found:
+        found.append((TrustProblem.OTHER, f"rejected: {errors[0] if errors else 'unknown reason'}"))
+    return tuple(p for p, _ in found), "; ".join(text for _, text in found)
+
+
+def _chain_problem(walk: _Walk) -> tuple[TrustProblem, str] | None:
+    top = _cn(walk.top)
+    if walk.reaches_anchor:
+        return None
+    if walk.ends_self_issued and len(walk.path) == 1:
+        return TrustProblem.UNTRUSTED_ROOT, f"the certificate {top} is self-signed, no CA issued it"
+    if walk.ends_self_issued:
+        return TrustProblem.UNTRUSTED_ROOT, f"the root {top} the server sends is not trusted"
+    issuer = walk.top.issuer.rfc4514_string()
+    if len(walk.path) == 1:
+        return (
+            TrustProblem.INCOMPLETE_CHAIN,
+            f"the intermediate CA certificate ({issuer}) that issued {top} is not sent",
+        )
+    # The server sent intermediates but the last one's issuer is unknown: without the
+    # missing certificate nothing tells an untrusted root from a second missing intermediate.
+    return (
+        TrustProblem.UNTRUSTED_ROOT,
+        f"the chain sent stops at {top}, whose issuer ({issuer}) is no trusted root: "
+        "the root is not trusted or an intermediate is missing",
+    )
+
+
+def _date_problems(
+    path: Sequence[x509.Certificate], now: datetime
+) -> list[tuple[TrustProblem, str]]:
+    found = []
+    for cert in path:
+        if now > cert.not_valid_after_utc:
+            when = cert.not_valid_after_utc.date().isoformat()
+            found.append((TrustProblem.EXPIRED, f"{_cn(cert)} expired on {when}"))
+        elif now < cert.not_valid_before_utc:
+            when = cert.not_valid_before_utc.date().isoformat()
+            found.append((TrustProblem.NOT_YET_VALID, f"{_cn(cert)} is not valid before {when}"))
+    return found
+
+
+def _cn(cert: x509.Certificate) -> str:
+    names = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
+    value = names[0].value if names else cert.subject.rfc4514_string()
+    return repr(value if isinstance(value, str) else value.decode("latin-1"))
+
+
+# --- host names -------------------------------------------------------------------------------
+
+
+def _names(cert: x509.Certificate) -> list[str]:
+    """The DNS names a certificate covers: its SANs, or its CN when it has no SAN (RFC 6125)."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        cns = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
+        return [str(a.value) for a in cns]
+    ips = [str(ip) for ip in san.get_values_for_type(x509.IPAddress)]
+    return [*san.get_values_for_type(x509.DNSName), *ips]
+
+
+def _name_matches(cert: x509.Certificate, host: str) -> bool:
+    """Whether the certificate covers ``host`` (exact, or a left-most ``*.`` wildcard label)."""
+    wanted = _ace(host.rstrip(".").lower())
+    try:
+        ipaddress.ip_address(wanted)
+        return wanted in _names(cert)
+    except ValueError:
+        pass
+    return any(_dns_match(_ace(n.lower()), wanted) for n in _names(cert))
+
+
+def _dns_match(pattern: str, host: str) -> bool:
+    if pattern == host:
+        return True
+    if not pattern.startswith("*."):
+        return False
+    label, _, rest = host.partition(".")
+    return bool(label) and rest == pattern[2:]
+
+
+def _ace(name: str) -> str:
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return name
