@@ -1,0 +1,100 @@
+"""Pure judgements over what hosts served (manual 5.8, 6.1, 6.2). No I/O, no pytest."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from certgate.facts import CertificateFacts
+from certgate.hostfacts import EndpointFacts, TrustProblem
+from certgate.rules import day
+
+# Manual 6.2: why a site may still show the old certificate after renewal.
+LIKELY_CAUSES = (
+    "likely causes (manual 6.2): the web service was not restarted after the renewal "
+    "(6.2.1); one of several servers behind the name was not updated (6.2.2); the certificate "
+    "was installed on another server (6.2.3); a load balancer or WAF in front holds its own "
+    "copy (6.2.4); the hosting provider has not installed it (6.2.5)"
+)
+
+TRUST_FIXES = {
+    TrustProblem.UNTRUSTED_ROOT: (
+        "install the CA's root.cer in certlm.msc > Trusted Root Certification Authorities "
+        "on the clients, or use a certificate from a publicly trusted CA"
+    ),
+    TrustProblem.INCOMPLETE_CHAIN: (
+        "install uca.cer (uca_1.cer and uca_2.cer) from cert.zip in certlm.msc > Intermediate "
+        "Certification Authorities on the server and restart IIS (iisreset)"
+    ),
+    TrustProblem.EXPIRED: "renew the certificate (manual 5.11) and bind the new one",
+    TrustProblem.NOT_YET_VALID: "check the server clock, or bind the current certificate",
+    TrustProblem.NAME_MISMATCH: (
+        "bind the certificate issued for this host name in IIS Manager > Site Bindings, or "
+        "re-issue with the name in the Common Name / SAN"
+    ),
+    TrustProblem.OTHER: "compare the chain with the CA's cert.zip and re-install it",
+}
+
+
+def served_label(cert: CertificateFacts) -> str:
+    """``CN=www.a.tw (serial 1A2B, not after 2027-01-31, SHA-256 4F3C...)``."""
+    return (
+        f"{cert.subject.rfc4514()} (serial {cert.serial}, not after {day(cert.not_after)}, "
+        f"SHA-256 {cert.sha256[:16]}...)"
+    )
+
+
+def what_is_served(facts: EndpointFacts) -> str:
+    """``127.0.0.2:443 serves CN=...`` or the reason nothing could be read."""
+    where = facts.endpoint.where
+    if facts.leaf is None:
+        return f"{where}: {facts.error or 'no certificate'}"
+    return f"{where} serves {served_label(facts.leaf)}"
+
+
+def chain_served_problem(facts: EndpointFacts) -> str | None:
+    """Why the served chain is not leaf-first, complete and in order; None when it is."""
+    chain = facts.served_chain
+    if not chain:
+        return "no certificate was sent"
+    if chain[0].is_ca:
+        return f"the first certificate sent is a CA ({chain[0].subject.rfc4514()}), not the leaf"
+    if len(chain) < 2 and not chain[0].self_issued:
+        return "only the server certificate is sent, no intermediate"
+    if facts.chain_order_ok is False:
+        return "the certificates are not in order (each must be followed by its issuer)"
+    if facts.chain_complete is False:
+        return f"the issuer {facts.missing_issuer!r} is not sent"
+    return None
+
+
+def subjects_sent(facts: EndpointFacts) -> str:
+    """The subjects of the served chain, in the order sent."""
+    return " | ".join(c.subject.common_name or c.subject.rfc4514() for c in facts.served_chain)
+
+
+def trust_fix(problems: Sequence[TrustProblem]) -> str:
+    """The fix for the first (most fundamental) trust problem."""
+    return TRUST_FIXES[problems[0] if problems else TrustProblem.OTHER]
+
+
+def serves(facts: EndpointFacts, cert: CertificateFacts) -> bool:
+    """The endpoint's leaf is ``cert``, byte for byte (SHA-256 of the DER)."""
+    return facts.leaf is not None and facts.leaf.sha256 == cert.sha256
+
+
+def leaves_by_address(addresses: Sequence[EndpointFacts]) -> dict[str, list[str]]:
+    """Served leaf label -> the addresses that serve it (reachable addresses only)."""
+    groups: dict[str, list[str]] = {}
+    for facts in addresses:
+        if facts.leaf is not None:
+            groups.setdefault(served_label(facts.leaf), []).append(facts.endpoint.where)
+    return groups
+
+
+def describe_groups(groups: dict[str, list[str]]) -> str:
+    """``127.0.0.2:443, 127.0.0.3:443 serve CN=...; 127.0.0.4:443 serves CN=...``."""
+    parts = []
+    for label, where in groups.items():
+        verb = "serves" if len(where) == 1 else "serve"
+        parts.append(f"{', '.join(where)} {verb} {label}")
+    return "; ".join(parts)
