@@ -157,6 +157,9 @@ def _prepare_trust(spec: Sequence[str | Path], workdir: Path) -> _Trust:
         if isinstance(item, str) and item in BUNDLED_STORES:
             labels[BUNDLED_STORES[item]] = item
             anchors += _bundled_anchors(BUNDLED_STORES[item])
+        elif isinstance(item, str) and not Path(item).exists() and item.isalpha():
+            known = ", ".join(BUNDLED_STORES)
+            raise ScanConfigError(f"unknown trust store {item!r}: use {known} or a PEM file")
         else:
             custom += _read_trust_file(Path(item))
             files.append(Path(item).name)
@@ -201,9 +204,14 @@ def _bundled_anchors(store_name: str) -> tuple[x509.Certificate, ...]:
 def _read_trust_file(path: Path) -> list[x509.Certificate]:
     """Root certificates from a PEM file (one or many) or a DER .cer, as the CA mails them."""
     try:
-        data = path.read_bytes()[: MAX_TRUST_FILE_BYTES + 1]
+        with path.open("rb") as handle:
+            data = handle.read(MAX_TRUST_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise ScanConfigError(f"trust file {path}: no such file") from None
     except OSError as exc:
         raise ScanConfigError(f"trust file {path}: cannot read: {exc.strerror}") from None
+    if len(data) > MAX_TRUST_FILE_BYTES:
+        raise ScanConfigError(f"trust file {path}: larger than 4 MiB, not a root certificate file")
     try:
         if b"-----BEGIN" in data:
             return x509.load_pem_x509_certificates(data)
