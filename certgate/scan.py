@@ -144,7 +144,7 @@ class _Trust:
 
     def describe(self) -> str:
         """The policy's trust list as written: ``mozilla, microsoft, root.cer``."""
-        return ", ".join(self.words)
+        return ", ".join(self.words) or "no trust store"
 
 
 def _prepare_trust(spec: Sequence[str | Path], workdir: Path) -> _Trust:
@@ -270,6 +270,12 @@ def _handshake(
     try:
         with context.wrap_socket(sock, server_hostname=endpoint.host):
             return None
+    except UnicodeError:
+        return _down(
+            endpoint,
+            EndpointStatus.HANDSHAKE_FAILED,
+            f"cannot send {endpoint.host!r} as SNI: not a valid DNS name",
+        )
     except TimeoutError:
         return _down(
             endpoint,
@@ -356,7 +362,7 @@ def _run_sslyze(
         concurrent_server_scans_limit=concurrent,
     )
     scanner.queue_scans(requests)
-    results: queue.Queue[ServerScanResult] = queue.Queue()
+    results: queue.Queue[ServerScanResult | Exception] = queue.Queue()
     threading.Thread(target=lambda: _drain(scanner, results), daemon=True).start()
     # The probe screened out stuck ports, so this bound is only hit by a server that stalls
     # half-way; its sslyze threads are daemons and are left behind.
@@ -368,13 +374,18 @@ def _run_sslyze(
             result = results.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
             break
+        if isinstance(result, Exception):
+            raise result  # a bug in sslyze or here: surface it, never a silent timeout
         found[by_uuid[result.uuid]] = result
     return found
 
 
-def _drain(scanner: Scanner, out: queue.Queue[ServerScanResult]) -> None:
-    for result in scanner.get_results():
-        out.put(result)
+def _drain(scanner: Scanner, out: queue.Queue[ServerScanResult | Exception]) -> None:
+    try:
+        for result in scanner.get_results():
+            out.put(result)
+    except Exception as exc:  # handed to the caller's thread, where it raises
+        out.put(exc)
 
 
 def _request(endpoint: Endpoint, trust: _Trust, timeout: float) -> ServerScanRequest:

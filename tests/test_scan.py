@@ -62,6 +62,7 @@ def chain_of(chains: Chains, case: str) -> list[x509.Certificate]:
         "wrong-order": [good4.cert, chains.uca_1.cert, chains.uca_2.cert],
         "missing-uca-1": [good4.cert, chains.uca_2.cert],
         "expired": [leaf(chains.uca, start=-400, end=-10).cert, chains.uca.cert],
+        "future": [leaf(chains.uca, start=10, end=400).cert, chains.uca.cert],
         "wrong-name": [leaf(chains.uca, host="other.lab").cert, chains.uca.cert],
         "self-signed": [self_signed(HOST)],
     }[case]
@@ -76,6 +77,7 @@ CASES = (
     "wrong-order",
     "missing-uca-1",
     "expired",
+    "future",
     "wrong-name",
     "self-signed",
 )
@@ -202,6 +204,12 @@ def test_expired_leaf(facts: dict[str, EndpointFacts]) -> None:
     assert found.trust_problems == (TrustProblem.EXPIRED,)
     assert f"'{HOST}' expired on " in (found.trust_reason or "")
     assert found.chain_complete is True
+
+
+def test_not_yet_valid_leaf(facts: dict[str, EndpointFacts]) -> None:
+    found = facts["future"]
+    assert found.trust_problems == (TrustProblem.NOT_YET_VALID,)
+    assert f"'{HOST}' is not valid before " in (found.trust_reason or "")
 
 
 def test_wrong_host_name(facts: dict[str, EndpointFacts]) -> None:

@@ -66,7 +66,7 @@ class LabServer:
         )
 
     def _bind(self, address: str, port: int) -> socket.socket:
-        return socket.create_server((address, port), backlog=128)
+        return socket.create_server((address, port), family=_family(address), backlog=128)
 
     def endpoint(self, host: str) -> Endpoint:
         """This server as an endpoint of ``host``."""
@@ -183,7 +183,7 @@ class ClosedPort(LabServer):
     take the port while this object holds it."""
 
     def _bind(self, address: str, port: int) -> socket.socket:
-        sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
+        sock = socket.socket(_family(address))
         sock.bind((address, port))
         return sock
 
@@ -211,6 +211,10 @@ def serving(*servers: LabServer) -> Iterator[tuple[LabServer, ...]]:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _family(address: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
 
 
 def _server_context(chain: Sequence[x509.Certificate], key: pki.PrivateKey) -> ssl.SSLContext:
