@@ -248,6 +248,9 @@ def _probe_context() -> ssl.SSLContext:
 
 def _probe(endpoint: Endpoint, timeout: float, context: ssl.SSLContext) -> EndpointFacts | None:
     """None when the endpoint answers TLS (or at least speaks it); else why it cannot be audited."""
+    if not _sni_ok(endpoint.host):
+        reason = f"cannot send {endpoint.host!r} as SNI: not a valid DNS name"
+        return _down(endpoint, EndpointStatus.HANDSHAKE_FAILED, reason)
     deadline = time.monotonic() + timeout
     try:
         sock = socket.create_connection((endpoint.address, endpoint.port), timeout=timeout)
@@ -264,18 +267,20 @@ def _probe(endpoint: Endpoint, timeout: float, context: ssl.SSLContext) -> Endpo
         return _handshake(endpoint, sock, context, timeout)
 
 
+def _sni_ok(host: str) -> bool:
+    try:
+        host.encode("idna")  # what ssl and sslyze do to the name they send
+    except UnicodeError:
+        return False
+    return True
+
+
 def _handshake(
     endpoint: Endpoint, sock: socket.socket, context: ssl.SSLContext, timeout: float
 ) -> EndpointFacts | None:
     try:
         with context.wrap_socket(sock, server_hostname=endpoint.host):
             return None
-    except UnicodeError:
-        return _down(
-            endpoint,
-            EndpointStatus.HANDSHAKE_FAILED,
-            f"cannot send {endpoint.host!r} as SNI: not a valid DNS name",
-        )
     except TimeoutError:
         return _down(
             endpoint,

@@ -267,6 +267,13 @@ def test_unauditable_endpoint_is_a_state(
     assert found.trusted is None
 
 
+def test_host_name_that_cannot_be_sent_as_sni(lab: dict[str, servers.LabServer]) -> None:
+    endpoint = lab["good-3tier"].endpoint("www..lab")
+    found = scan.scan([endpoint], trust=["mozilla"])[endpoint]
+    assert found.status is EndpointStatus.HANDSHAKE_FAILED
+    assert found.error == "cannot send 'www..lab' as SNI: not a valid DNS name"
+
+
 def test_hanging_port_returns_within_the_timeout(lab: dict[str, servers.LabServer]) -> None:
     began = time.monotonic()
     found = scan.scan([lab["hanging"].endpoint(HOST)], trust=["mozilla"], timeout=1.0)
