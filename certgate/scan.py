@@ -148,7 +148,7 @@ class _Trust:
 
 
 def _prepare_trust(spec: Sequence[str | Path], workdir: Path) -> _Trust:
-    """Check every store name and file; sslyze takes one custom file, so concatenate them."""
+    """Check every store name and file; concatenate the files (sslyze takes only one)."""
     labels: dict[str, str] = {}
     anchors: list[x509.Certificate] = []
     custom: list[x509.Certificate] = []
@@ -163,12 +163,8 @@ def _prepare_trust(spec: Sequence[str | Path], workdir: Path) -> _Trust:
         else:
             custom += _read_trust_file(Path(item))
             files.append(Path(item).name)
-    custom_file = None
+    custom_file = _write_pem(custom, workdir) if custom else None
     if custom:
-        custom_file = Path(tempfile.mkstemp(suffix=".pem", dir=workdir)[1])
-        custom_file.write_bytes(
-            b"".join(c.public_bytes(serialization.Encoding.PEM) for c in custom)
-        )
         labels[_CUSTOM_STORE] = ", ".join(files)
         anchors += custom
     by_subject: dict[x509.Name, tuple[x509.Certificate, ...]] = {}
@@ -178,6 +174,13 @@ def _prepare_trust(spec: Sequence[str | Path], workdir: Path) -> _Trust:
         str(i) if isinstance(i, str) and i in BUNDLED_STORES else Path(i).name for i in spec
     )
     return _Trust(words, labels, custom_file, by_subject)
+
+
+def _write_pem(certs: Sequence[x509.Certificate], workdir: Path) -> Path:
+    """One PEM file holding ``certs``: sslyze's custom_ca_file takes a single file."""
+    path = workdir / f"trust-{len(list(workdir.iterdir()))}.pem"
+    path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs))
+    return path
 
 
 @functools.cache
@@ -337,7 +340,7 @@ def scan(
     unique = list(dict.fromkeys(endpoints))
     trust_for = trust_for or {}
     when = now or datetime.now(UTC)
-    _bundled_stores()
+    _bundled_stores()  # parsed here, before sslyze would do it in a thread (see there)
     with tempfile.TemporaryDirectory(prefix="certgate-trust-") as workdir:
         prepared: dict[tuple[str | Path, ...], _Trust] = {}
         trusts = {}
