@@ -123,7 +123,7 @@ CATALOGUE: dict[str, Control] = {
             "Now is within every certificate's validity period",
             ("5.7.1.1",),
             Severity.FAIL,
-            (_CERT,),
+            (_CERT, Artifact.BUNDLE, Artifact.CHAIN, Artifact.PFX),
             "Renew the certificate (repeat manual 5.1-5.8), or install the current "
             "intermediate certificate from the CA's cert.zip in certlm.msc > Intermediate "
             "Certification Authorities; confirm the dates with `certutil -dump server.cer`.",
@@ -135,10 +135,83 @@ CATALOGUE: dict[str, Control] = {
             "The certificate does not expire within the renewal window",
             ("5.11",),
             Severity.WARNING,
-            (_CERT,),
+            (_CERT, Artifact.BUNDLE, Artifact.PFX),
             "Renew now: create a new certificate request (manual 5.1-5.8) and apply to the CA "
             "for renewal before the expiry date.",
             "請立即辦理展期：重新建立憑證要求（手冊 5.1-5.8）並於到期前向 CA 申請更新。",
+        ),
+        Control(
+            "bundle-contents",
+            "cert.zip holds root.cer, uca.cer (or uca_1.cer + uca_2.cer) and server.cer, "
+            "one certificate each in its role",
+            ("5.3",),
+            Severity.FAIL,
+            (Artifact.BUNDLE,),
+            "Ask the CA to send cert.zip again and unzip it as it comes: root.cer (root CA), "
+            "uca.cer or uca_1.cer and uca_2.cer (intermediate CAs), server.cer (your server "
+            "certificate); check each with `certutil -dump <file>.cer`. Never extract a zip "
+            "whose file names hold '..' or a drive letter.",
+            "請向 CA 重新索取 cert.zip，解壓縮後應為 root.cer（根憑證）、uca.cer 或 uca_1.cer 與 "
+            "uca_2.cer（中繼憑證）、server.cer（伺服器憑證）；可用 `certutil -dump <檔名>.cer` "
+            "逐一確認。檔名含 '..' 或磁碟代號的壓縮檔請勿解壓縮。",
+        ),
+        Control(
+            "chain-links",
+            "The certificate files form a path server -> intermediate(s) -> root by issuer "
+            "names and signatures",
+            ("5.4", "5.5", "5.7.1.2"),
+            Severity.FAIL,
+            (Artifact.BUNDLE, Artifact.CHAIN, Artifact.PFX),
+            "Use the root.cer and uca*.cer from the same cert.zip as server.cer: import root.cer "
+            "into certlm.msc > Trusted Root Certification Authorities and the intermediates "
+            "into Intermediate Certification Authorities, then open server.cer > Certification "
+            "Path and confirm 'This certificate is OK' (or run `certutil -verify server.cer`).",
+            "請使用與 server.cer 同一份 cert.zip 內的 root.cer 與 uca*.cer：將 root.cer 匯入 "
+            "certlm.msc > 受信任的根憑證授權單位，中繼憑證匯入 中繼憑證授權單位，再開啟 "
+            "server.cer > 憑證路徑 確認顯示「這個憑證沒有問題」（或執行 "
+            "`certutil -verify server.cer`）。",
+        ),
+        Control(
+            "key-match",
+            "The private key and the CSR belong to the server certificate; every copy of the "
+            "server certificate is the same",
+            ("5.7.1.1", "6.4"),
+            Severity.FAIL,
+            (Artifact.PRIVATE_KEY, _CSR, _CERT),
+            "Complete Certificate Request on the server that created the CSR (it holds the "
+            "key); if that key is lost, create a new request in IIS Manager > Server "
+            "Certificates and ask the CA to re-issue. Check with `certutil -repairstore my "
+            "<serial>` and that the certificate shows 'You have a private key'.",
+            "請在產生 CSR 的同一台伺服器上執行「完成憑證要求」（私密金鑰在該伺服器上）；若金鑰"
+            "已遺失，請於 IIS 管理員 > 伺服器憑證 重新建立憑證要求並請 CA 重新簽發。可執行 "
+            "`certutil -repairstore my <序號>`，並確認憑證顯示"
+            "「您有一個對應到這個憑證的私密金鑰」。",
+        ),
+        Control(
+            "pfx-contents",
+            "The PFX opens with its password and holds the private key, its certificate and "
+            "the intermediates",
+            ("5.9.4", "5.9.5", "5.10"),
+            Severity.FAIL,
+            (Artifact.PFX,),
+            "Export again from certlm.msc > Personal > Certificates > (the certificate) > All "
+            "Tasks > Export: 'Yes, export the private key', 'Include all certificates in the "
+            "certification path if possible', password protected.",
+            "請於 certlm.msc > 個人 > 憑證 > (該憑證) > 所有工作 > 匯出 重新匯出：選擇「是，匯出"
+            "私密金鑰」，勾選「如果可能的話，包含憑證路徑中的所有憑證」，並設定密碼保護。",
+        ),
+        Control(
+            "pfx-encryption",
+            "The PFX is password-protected with an accepted encryption (AES-256 or TripleDES-SHA1)",
+            ("5.9.6",),
+            Severity.FAIL,
+            (Artifact.PFX,),
+            "Export again (certlm.msc > Personal > Certificates > All Tasks > Export) with "
+            "'Enable certificate privacy', a password and Encryption 'AES256-SHA256' "
+            "('TripleDES-SHA1' only for Windows Server 2016 and older).",
+            "請重新匯出（certlm.msc > 個人 > 憑證 > 所有工作 > 匯出），勾選「啟用憑證隱私權」、"
+            "設定密碼，加密選擇 'AES256-SHA256'（僅 Windows Server 2016 以前的舊系統使用 "
+            "'TripleDES-SHA1'）。",
         ),
     )
 }

@@ -140,3 +140,192 @@ class CsrFacts:
         """Everything wrong with the framing or decoding, as one phrase."""
         found = [*self.framing_problems, *([self.decode_error] if self.decode_error else [])]
         return "; ".join(found) or "none"
+
+
+# --- certificate files: cert.zip, chain, private key, PKCS#12 (manual 5.3-5.10) -------------
+
+
+class BundleRole(enum.Enum):
+    """The role a file of cert.zip has by its name (manual 5.3)."""
+
+    ROOT = "root.cer"
+    UCA = "uca.cer"
+    UCA_1 = "uca_1.cer"
+    UCA_2 = "uca_2.cer"
+    SERVER = "server.cer"
+
+
+@dataclass(frozen=True)
+class BundleMember:
+    """One file inside cert.zip.
+
+    ``role`` is None for a name the manual does not use. ``certificate`` is None when the
+    file does not hold exactly one certificate; ``problem`` then says what it holds instead
+    (else None). The file's content is never kept.
+    """
+
+    name: str
+    role: BundleRole | None
+    certificate: CertificateFacts | None
+    problem: str | None
+
+
+@dataclass(frozen=True)
+class BundleFacts:
+    """The CA's cert.zip, read in memory (never extracted).
+
+    ``unsafe_names`` lists members whose name leaves the folder they are unzipped into
+    (``../``, absolute paths, drive letters): they are never read.
+    """
+
+    source: str
+    members: tuple[BundleMember, ...]
+    unsafe_names: tuple[str, ...]
+
+    def certificates(self) -> tuple[CertificateFacts, ...]:
+        """Every certificate the zip holds, in zip order."""
+        return tuple(m.certificate for m in self.members if m.certificate is not None)
+
+    def with_role(self, role: BundleRole) -> tuple[BundleMember, ...]:
+        """The members that have ``role`` by their name."""
+        return tuple(m for m in self.members if m.role is role)
+
+
+@dataclass(frozen=True)
+class PathLink:
+    """One link of a certification path: ``child`` and the certificate that issued it.
+
+    ``issuer`` is None when no file has the child's issuer name: the path is broken there.
+    ``signature_valid`` is None when there is no issuer, or when its algorithm cannot be
+    checked.
+    """
+
+    child: CertificateFacts
+    issuer: CertificateFacts | None
+    signature_valid: bool | None
+
+
+@dataclass(frozen=True)
+class PathFacts:
+    """A certification path followed by issuer names and signatures, not by file names.
+
+    ``links`` go from the server certificate up, one per certificate that is not
+    self-issued; a self-issued certificate (the root) ends the path. ``unused`` holds the
+    files' certificates that are not on the path (a look-alike intermediate lands here).
+    """
+
+    source: str
+    leaf: CertificateFacts
+    links: tuple[PathLink, ...]
+    unused: tuple[CertificateFacts, ...]
+
+    @property
+    def certificates(self) -> tuple[CertificateFacts, ...]:
+        """The path's certificates, server first, as far as the links reach."""
+        found = [self.leaf]
+        found.extend(link.issuer for link in self.links if link.issuer is not None)
+        return tuple(found)
+
+    @property
+    def reaches_root(self) -> bool:
+        """Whether the path ends at a self-issued certificate."""
+        return self.certificates[-1].self_issued
+
+
+class Pairing(enum.Enum):
+    """What key-match compares with the target's server certificate."""
+
+    PRIVATE_KEY = "private key"
+    CSR = "CSR"
+    COPIES = "certificate copies"
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What identifies one artifact for key-match: ``sha256`` is the SPKI SHA-256 of a key or
+    CSR, or the SHA-256 of a certificate; ``describes`` is human words for it."""
+
+    source: str
+    sha256: str
+    describes: str
+
+
+@dataclass(frozen=True)
+class PairingFacts:
+    """The target's server certificate and what must belong with it (manual 5.7.1.1, 6.4).
+
+    ``certificate`` comes from ``certificate``, else the bundle's server.cer, else the PFX.
+    ``expected`` is its SPKI fingerprint (for keys and CSRs) or its own fingerprint (for
+    the other copies of the certificate); ``counterparts`` are what is compared with it.
+    """
+
+    kind: Pairing
+    certificate: CertificateFacts
+    expected: Fingerprint
+    counterparts: tuple[Fingerprint, ...]
+
+    def strangers(self) -> tuple[Fingerprint, ...]:
+        """The counterparts that do not belong with the certificate."""
+        return tuple(c for c in self.counterparts if c.sha256 != self.expected.sha256)
+
+
+@dataclass(frozen=True)
+class PfxFacts:
+    """An opened PKCS#12 file: what it holds, never the private key itself.
+
+    ``key`` describes the public half of the private key inside (None: no key inside).
+    ``key_certificate`` is the certificate whose public key is that key (None: no key, or
+    the key belongs to none of the certificates). ``server`` is ``key_certificate``, or
+    without one the only non-CA certificate inside (None when there is no such single
+    certificate). ``path`` follows the issuer links from ``server`` through the PFX's
+    certificates (None when ``server`` is None).
+    """
+
+    source: str
+    key: KeyFacts | None
+    key_certificate: CertificateFacts | None
+    server: CertificateFacts | None
+    certificates: tuple[CertificateFacts, ...]
+    path: PathFacts | None
+
+
+@dataclass(frozen=True)
+class Pkcs12Protection:
+    """How one part of a PKCS#12 file is encrypted.
+
+    ``part`` is "encrypted safe" (an encryptedData content: the certificates, as IIS and
+    OpenSSL write it), "private key" or "certificates" (certificate bags stored in clear).
+    ``algorithm`` names it ("AES-256-CBC with PBKDF2/HMAC-SHA256, 2000 iterations",
+    "pbeWithSHAAnd3-KeyTripleDES-CBC, 2048 iterations", "not encrypted"). ``policy_name`` is the
+    ``pfx_encryption`` policy value it falls under (aes256, 3des, rc2-40, none, ...) or
+    "other".
+    """
+
+    part: str
+    algorithm: str
+    policy_name: str
+
+
+@dataclass(frozen=True)
+class PfxEncryptionFacts:
+    """The protection of a PKCS#12 file, read from its structure (no password needed).
+
+    ``mac_algorithm`` is the integrity MAC ("HMAC-SHA256"), None when there is no MAC;
+    ``mac_iterations`` is then None too. ``opens_without_password`` is True when the file
+    opens with no password or an empty one.
+    """
+
+    source: str
+    mac_algorithm: str | None
+    mac_iterations: int | None
+    parts: tuple[Pkcs12Protection, ...]
+    opens_without_password: bool
+
+    def describe(self) -> str:
+        """``MAC HMAC-SHA256 (2048 iterations); encrypted safe: AES-256-CBC ...; ...``."""
+        mac = (
+            f"MAC {self.mac_algorithm} ({self.mac_iterations} iterations)"
+            if self.mac_algorithm
+            else "no MAC"
+        )
+        return "; ".join([mac, *(f"{p.part}: {p.algorithm}" for p in self.parts)])

@@ -10,7 +10,22 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from certgate.artifacts import ArtifactError, load_certificate, load_csr
-from certgate.facts import CertificateFacts, CsrFacts
+from certgate.bundle import load_bundle, load_certificates
+from certgate.chain import certification_path
+from certgate.facts import (
+    BundleFacts,
+    BundleRole,
+    CertificateFacts,
+    CsrFacts,
+    Fingerprint,
+    KeyFacts,
+    Pairing,
+    PairingFacts,
+    PathFacts,
+    PfxEncryptionFacts,
+    PfxFacts,
+)
+from certgate.keyfiles import PasswordSource, load_pfx, load_pfx_protection, load_private_key
 from certgate.targets import Target
 
 T = TypeVar("T")
@@ -52,3 +67,138 @@ class Gatherer:
         assert target.certificate is not None
         path = target.certificate
         return self._once(target, "certificate", lambda: load_certificate(path))
+
+    # --- cert.zip, chain files, private key, PKCS#12 (manual 5.3-5.10) ---------------------
+
+    def bundle(self, target: Target) -> BundleFacts:
+        """The target's cert.zip, read in memory."""
+        assert target.bundle is not None
+        path = target.bundle
+        return self._once(target, "bundle", lambda: load_bundle(path))
+
+    def bundle_server(self, target: Target) -> CertificateFacts:
+        """The certificate in the bundle's server.cer; ArtifactError when there is none."""
+        bundle = self.bundle(target)
+        members = bundle.with_role(BundleRole.SERVER)
+        if len(members) != 1 or members[0].certificate is None:
+            why = members[0].problem if len(members) == 1 else "it has no single server.cer"
+            raise ArtifactError(f"{bundle.source}: no server certificate to audit: {why}")
+        return members[0].certificate
+
+    def chain_files(self, target: Target) -> tuple[CertificateFacts, ...]:
+        """Every certificate of the target's ``chain`` files, in list order."""
+        files = target.chain
+        return self._once(
+            target, "chain", lambda: tuple(c for p in files for c in load_certificates(p))
+        )
+
+    def private_key(self, target: Target) -> KeyFacts:
+        """The public half of the target's private key file."""
+        assert target.private_key is not None
+        path = target.private_key
+        password = PasswordSource(target.private_key_password_env, "private_key_password_env")
+        return self._once(target, "private_key", lambda: load_private_key(path, password))
+
+    def pfx(self, target: Target) -> PfxFacts:
+        """The target's PKCS#12 file, opened with its password."""
+        assert target.pfx is not None
+        path = target.pfx
+        password = PasswordSource(target.pfx_password_env, "pfx_password_env")
+        return self._once(target, "pfx", lambda: load_pfx(path, password))
+
+    def pfx_server(self, target: Target) -> CertificateFacts:
+        """The PFX's server certificate; ArtifactError when it holds none."""
+        pfx = self.pfx(target)
+        if pfx.server is None:
+            raise ArtifactError(f"{pfx.source}: holds no server certificate to audit")
+        return pfx.server
+
+    def pfx_key(self, target: Target) -> KeyFacts:
+        """The PFX's private key (its public half), else its server certificate's key."""
+        pfx = self.pfx(target)
+        return pfx.key if pfx.key is not None else self.pfx_server(target).key
+
+    def pfx_protection(self, target: Target) -> PfxEncryptionFacts:
+        """How the target's PKCS#12 file is protected (needs no password)."""
+        assert target.pfx is not None
+        path = target.pfx
+        return self._once(target, "pfx_protection", lambda: load_pfx_protection(path))
+
+    # --- certification paths (manual 5.4, 5.5, 5.7.1.2) ------------------------------------
+
+    def bundle_path(self, target: Target) -> PathFacts:
+        """The path from the bundle's server.cer through the bundle's certificates."""
+        bundle = self.bundle(target)
+        server = self.bundle_server(target)
+        return certification_path(server, bundle.certificates(), bundle.source)
+
+    def chain_path(self, target: Target) -> PathFacts:
+        """The path from the target's certificate through its ``chain`` files."""
+        pool = self.chain_files(target)
+        if target.certificate is not None:
+            leaf = self.certificate(target)
+            return certification_path(leaf, pool, f"{leaf.source} + chain files")
+        leaves = [c for c in pool if not c.is_ca]
+        if len(leaves) != 1:
+            raise ArtifactError(
+                f"target {target.name}: the chain files hold {len(leaves)} server certificates "
+                "and no certificate is given: cannot tell where the path starts"
+            )
+        return certification_path(leaves[0], pool, "chain files")
+
+    def pfx_path(self, target: Target) -> PathFacts:
+        """The path from the PFX's server certificate through its certificates."""
+        pfx = self.pfx(target)
+        if pfx.path is None:
+            raise ArtifactError(f"{pfx.source}: holds no server certificate to start a path from")
+        return pfx.path
+
+    # --- key match (manual 5.7.1.1, 6.4) ---------------------------------------------------
+
+    def server_sources(self, target: Target) -> tuple[CertificateFacts, ...]:
+        """The server certificate from each source the target gives, in the order
+        ``certificate``, the bundle's server.cer, the PFX."""
+        loaders = (
+            (target.certificate, self.certificate),
+            (target.bundle, self.bundle_server),
+            (target.pfx, self.pfx_server),
+        )
+        return tuple(load(target) for given, load in loaders if given)
+
+    def key_pairing(self, target: Target) -> PairingFacts:
+        """The private key against the target's server certificate."""
+        key = self.private_key(target)
+        return _key_pairing(Pairing.PRIVATE_KEY, self.server_sources(target)[0], key)
+
+    def csr_pairing(self, target: Target) -> PairingFacts:
+        """The CSR's public key against the target's server certificate."""
+        csr = self.decoded_csr(target)
+        assert csr.key is not None  # decoded_csr guarantees it
+        return _key_pairing(Pairing.CSR, self.server_sources(target)[0], csr.key)
+
+    def copies_pairing(self, target: Target) -> PairingFacts:
+        """Every source of the server certificate against the first one."""
+        first, *others = self.server_sources(target)
+        return PairingFacts(
+            Pairing.COPIES, first, _cert_print(first), tuple(_cert_print(c) for c in others)
+        )
+
+
+def server_source_count(target: Target) -> int:
+    """How many sources of the server certificate the target gives (certificate, bundle, PFX)."""
+    return sum(1 for given in (target.certificate, target.bundle, target.pfx) if given)
+
+
+def _key_pairing(kind: Pairing, cert: CertificateFacts, key: KeyFacts) -> PairingFacts:
+    expected = Fingerprint(cert.source, cert.key.spki_sha256, f"for the key {_key_words(cert.key)}")
+    return PairingFacts(
+        kind, cert, expected, (Fingerprint(key.source, key.spki_sha256, _key_words(key)),)
+    )
+
+
+def _key_words(key: KeyFacts) -> str:
+    return f"{key.describe()} (SPKI SHA-256 {key.spki_sha256[:16]}...)"
+
+
+def _cert_print(cert: CertificateFacts) -> Fingerprint:
+    return Fingerprint(cert.source, cert.sha256, cert.label())

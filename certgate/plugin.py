@@ -119,9 +119,10 @@ def _load(config: pytest.Config) -> Inventory:
 
 def _prepare_lab(folder: Path) -> None:
     """The inventory is the demo lab's: build it when missing or stale."""
-    from certgate.lab.demo import ensure_lab
+    from certgate.lab.demo import ensure_lab, use_lab_passwords
 
     ensure_lab(folder)
+    use_lab_passwords()  # the lab's documented demo PFX/key passwords, for lab runs only
 
 
 def _now(config: pytest.Config) -> datetime:
@@ -210,6 +211,11 @@ certificates = _facts_fixture("certificates")
 leaf = _facts_fixture("leaf")
 target = _facts_fixture("target")
 policy = _facts_fixture("policy")
+bundle = _facts_fixture("bundle")
+certification_path = _facts_fixture("certification_path")
+pairing = _facts_fixture("pairing")
+pfx = _facts_fixture("pfx")
+pfx_protection = _facts_fixture("pfx_protection")
 
 
 @pytest.fixture(scope="session")

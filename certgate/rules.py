@@ -8,7 +8,21 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from certgate.facts import CertificateFacts, KeyAlgorithm, KeyFacts, SubjectFacts
+from certgate.facts import (
+    BundleFacts,
+    BundleMember,
+    BundleRole,
+    CertificateFacts,
+    KeyAlgorithm,
+    KeyFacts,
+    Pairing,
+    PairingFacts,
+    PathFacts,
+    PathLink,
+    PfxEncryptionFacts,
+    PfxFacts,
+    SubjectFacts,
+)
 
 # ISO 3166-1 alpha-2, officially assigned codes.
 ISO_3166_ALPHA2 = frozenset(
@@ -179,3 +193,166 @@ def expiry_phrase(cert: CertificateFacts, now: datetime) -> str:
 def day(moment: datetime) -> str:
     """A date as the messages print it: YYYY-MM-DD."""
     return moment.strftime("%Y-%m-%d")
+
+
+# --- cert.zip (manual 5.3) -------------------------------------------------------------------
+
+
+def bundle_problems(bundle: BundleFacts) -> tuple[str, ...]:
+    """Everything in cert.zip that is not the manual's layout of one certificate per role."""
+    problems = [
+        f"{name} has a path that leaves the unzip folder (zip slip); it was not read"
+        for name in bundle.unsafe_names
+    ]
+    problems.extend(_layout_problems(bundle))
+    for member in bundle.members:
+        if member.problem is not None:
+            problems.append(f"{member.name}: {member.problem}")
+        elif member.role is None:
+            problems.append(f"{member.name} is not one of the manual's files")
+        elif (wrong := _role_problem(member)) is not None:
+            problems.append(f"{member.name} {wrong}")
+    return tuple(problems)
+
+
+def _layout_problems(bundle: BundleFacts) -> list[str]:
+    """Missing, doubled or mixed roles: 3 files (uca.cer) or 4 (uca_1.cer + uca_2.cer)."""
+    has = {role: bundle.with_role(role) for role in BundleRole}
+    problems = [
+        f"{' and '.join(m.name for m in members)} are both {role.value}"
+        for role, members in has.items()
+        if len(members) > 1
+    ]
+    problems.extend(
+        f"{role.value} is missing" for role in (BundleRole.ROOT, BundleRole.SERVER) if not has[role]
+    )
+    three, one, two = has[BundleRole.UCA], has[BundleRole.UCA_1], has[BundleRole.UCA_2]
+    if three and (one or two):
+        problems.append("it mixes uca.cer (3-file layout) with uca_1.cer/uca_2.cer (4-file layout)")
+    elif bool(one) != bool(two):
+        problems.append(f"{'uca_2.cer' if one else 'uca_1.cer'} is missing (4-file layout)")
+    elif not (three or one):
+        problems.append(
+            "the intermediate certificate (uca.cer, or uca_1.cer and uca_2.cer) is missing"
+        )
+    return problems
+
+
+def _role_problem(member: BundleMember) -> str | None:
+    """Why the certificate in ``member`` does not fit the role its name gives it, or None."""
+    cert = member.certificate
+    if cert is None:
+        return None
+    if member.role is BundleRole.ROOT and not (cert.self_issued and cert.is_ca):
+        return f"holds {cert.label()}, issued by '{cert.issuer}': not a self-signed root CA"
+    if member.role is BundleRole.SERVER and cert.is_ca:
+        return f"holds the CA certificate {cert.label()}, not the server certificate"
+    if member.role in (BundleRole.UCA, BundleRole.UCA_1, BundleRole.UCA_2) and (
+        cert.self_issued or not cert.is_ca
+    ):
+        kind = "a self-signed root" if cert.self_issued else "not a CA certificate"
+        return f"holds {cert.label()}: {kind}, not an intermediate CA"
+    return None
+
+
+# --- certification path (manual 5.4, 5.5, 5.7.1.2) -------------------------------------------
+
+
+def path_problems(path: PathFacts, now: datetime) -> tuple[str, ...]:
+    """Every broken link of the path, each naming the certificate and the link."""
+    problems: list[str] = []
+    for link in path.links:
+        problems.extend(_link_problems(link, path.unused))
+    problems.extend(
+        f"{cert.label()} {problem}"
+        for cert in path.certificates[1:]
+        if (problem := validity_problem(cert, now)) is not None
+    )
+    levels = len(path.certificates)
+    names = " -> ".join(c.subject.common_name or c.subject.rfc4514() for c in path.certificates)
+    if path.reaches_root and levels not in (3, 4):
+        problems.append(f"the path has {levels} level(s) ({names}), not 3 or 4")
+    if not path.reaches_root and all(link.issuer for link in path.links):
+        problems.append(f"the path ({names}) does not end at a root")
+    return tuple(problems)
+
+
+def _link_problems(link: PathLink, unused: tuple[CertificateFacts, ...]) -> list[str]:
+    child, issuer = link.child, link.issuer
+    if issuer is None:
+        text = f"{child.label()} was issued by '{child.issuer}', which none of the files is"
+        others = [c.label() for c in unused if c.is_ca]
+        return [f"{text} (the files hold instead {'; '.join(others)})" if others else text]
+    problems = []
+    if link.signature_valid is False:
+        problems.append(
+            f"the signature on {child.label()} does not verify with the key of "
+            f"{issuer.label()} (a look-alike or altered certificate)"
+        )
+    elif link.signature_valid is None:
+        problems.append(
+            f"the signature on {child.label()} ({child.signature_algorithm}) cannot be checked"
+        )
+    if not issuer.is_ca:
+        problems.append(
+            f"{issuer.label()} issued {child.label()} but is not a CA (basicConstraints cA unset)"
+        )
+    return problems
+
+
+# --- PKCS#12 (manual 5.9, 5.10) ---------------------------------------------------------------
+
+
+def pfx_lacks_intermediate(pfx: PfxFacts) -> str | None:
+    """Why the PFX surely lacks an intermediate: its server certificate's issuer is not inside.
+
+    A missing issuer above an intermediate may be the root, which a backup may leave out;
+    chain-links judges the whole path.
+    """
+    if pfx.path is None or not pfx.path.links:
+        return None
+    last = pfx.path.links[-1]
+    if last.issuer is None and last.child.sha256 == pfx.path.leaf.sha256:
+        return f"the intermediate '{last.child.issuer}' that issued {last.child.label()}"
+    return None
+
+
+def pfx_encryption_problems(pfx: PfxEncryptionFacts, accepted: tuple[str, ...]) -> tuple[str, ...]:
+    """What in the PFX's protection is not among the accepted ``pfx_encryption`` values."""
+    problems: list[str] = []
+    if "none" not in accepted:
+        if pfx.opens_without_password:
+            problems.append("it opens without a password")
+        if pfx.mac_algorithm is None:
+            problems.append("it has no password MAC")
+    problems.extend(
+        f"{p.part} ({p.policy_name})" for p in pfx.parts if p.policy_name not in accepted
+    )
+    return tuple(problems)
+
+
+# --- key match (manual 5.7.1.1, 6.4) ----------------------------------------------------------
+
+PAIRING_REQUIREMENTS = {
+    Pairing.PRIVATE_KEY: (
+        "manual 5.7.1.1 requires 'You have a private key that corresponds to this "
+        "certificate'. Use the private key created with this certificate's request, or create "
+        "a new request on this server and have the CA re-issue"
+    ),
+    Pairing.CSR: (
+        "manual 6.4 requires the certificate to be issued for the request made on this server "
+        "(else it disappears after Complete Certificate Request). Create a new certificate "
+        "request on the server that will hold the key and ask the CA to re-issue for it"
+    ),
+    Pairing.COPIES: (
+        "manual 5.6 and 6.2 require the certificate the CA issued to be the one installed and "
+        "backed up. Replace the old copies with server.cer from the current cert.zip and "
+        "export the PFX again (manual 5.9)"
+    ),
+}
+
+
+def pairing_mismatch(pairing: PairingFacts) -> str:
+    """``private key k.key is RSA 2048 bits (SPKI ...), but certificate c.cer is for ...``."""
+    seen = "; ".join(f"{c.source} is {c.describes}" for c in pairing.strangers())
+    return f"{seen}, but {pairing.expected.source} is {pairing.expected.describes}"

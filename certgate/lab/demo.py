@@ -7,6 +7,7 @@ day it was built), so a fresh clone audits with no set-up and no network.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -14,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from certgate.lab import pki
+from certgate.lab import files, pki
 
-LAB_VERSION = 1
+LAB_VERSION = 2  # 2: certificate files (cert.zip, chains, keys, PFX) in files/
 MAX_AGE = timedelta(hours=12)
 GOOD = {"C": "TW", "ST": "TAIWAN", "L": "TAIPEI", "O": "certgate Lab", "OU": "SYSTEM"}
 
@@ -62,6 +63,17 @@ def ensure_lab(directory: Path) -> None:
     staging.rename(directory)
 
 
+def use_lab_passwords() -> None:
+    """Put the lab's documented demo passwords in the environment, unless already set.
+
+    Only for an inventory with ``lab:`` (the plugin calls it after ``ensure_lab``), so the
+    demo audit needs no set-up. The values are demo passwords of throwaway lab files
+    (certgate.lab.files.LAB_PASSWORDS); they are never printed.
+    """
+    for name, value in files.LAB_PASSWORDS.items():
+        os.environ.setdefault(name, value)
+
+
 def build_lab(directory: Path) -> None:
     """Write every demo file under ``directory`` and a manifest of when it was built."""
     chains = make_chains()
@@ -69,6 +81,9 @@ def build_lab(directory: Path) -> None:
     for site in SITES:
         site.build(directory / "sites" / site.name, chains)
     _write_unreadable(directory / "sites" / "unreadable")
+    files.FileLab(
+        directory / "files", chains.root, chains.uca, chains.root4, chains.uca_1, chains.uca_2
+    ).build()
     manifest = {"version": LAB_VERSION, "built": pki.now().isoformat()}
     (directory / "manifest.json").write_text(json.dumps(manifest) + "\n", encoding="utf-8")
 

@@ -1,0 +1,16 @@
+"""The CA's cert.zip (manual 5.3): three or four files, one certificate each in its role."""
+
+from certgate.controls import control
+from certgate.facts import BundleFacts
+from certgate.rules import bundle_problems
+
+
+@control("bundle-contents")
+def test_bundle_contents(bundle: BundleFacts) -> None:
+    """cert.zip holds root.cer, uca.cer or uca_1.cer + uca_2.cer, and server.cer (5.3)."""
+    problems = bundle_problems(bundle)
+    assert not problems, (
+        f"{bundle.source}: {'; '.join(problems)}; manual 5.3 describes cert.zip as root.cer, "
+        "uca.cer (or uca_1.cer and uca_2.cer) and server.cer, one certificate each. Ask the "
+        "CA to send cert.zip again and check each file with `certutil -dump <file>.cer`."
+    )
