@@ -84,17 +84,19 @@ def load_private_key(path: Path, password: PasswordSource) -> KeyFacts:
     try:
         key = _private_key(data, None)
     except TypeError:  # "Password was not given but private key is encrypted"
-        secret = password.read(source)
-        try:
-            key = _private_key(data, secret)
-        except (ValueError, TypeError):
-            raise password.wrong(source) from None
+        key = None
     except ValueError:
         raise ArtifactError(
             f"{source}: the content does not decode as a private key (truncated or damaged)"
         ) from None
     except UnsupportedAlgorithm:
         raise ArtifactError(f"{source}: the key type or its encryption is not supported") from None
+    if key is None:  # encrypted: read the password outside any except block (no context)
+        secret = password.read(source)
+        try:
+            key = _private_key(data, secret)
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            raise password.wrong(source) from None
     return key_facts(key.public_key(), source)
 
 

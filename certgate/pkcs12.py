@@ -155,8 +155,10 @@ class _Reader:
 
 def read_structure(data: bytes) -> Pkcs12Structure:
     """The protection of the PKCS#12 file ``data``; Pkcs12Error when it is not one."""
+    if data[:1] != bytes([_SEQUENCE]):
+        raise Pkcs12Error("the file is not binary DER (a PEM text or another kind of file?)")
     reader = _Reader()
-    pfx = _expect(reader.one(data), _SEQUENCE, "the file is not a DER/BER structure")
+    pfx = reader.one(data)
     fields = reader.children(pfx, 0)
     if len(fields) < 2 or fields[0].tag != _INTEGER or fields[1].tag != _SEQUENCE:
         raise Pkcs12Error("the structure is not a PKCS#12 PFX (version, authSafe, macData)")

@@ -133,11 +133,25 @@ def rc2_pfx_bytes(
         chain = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (cert, *cas))
         (work / "certs.pem").write_bytes(chain)
         command = [
-            "openssl", "pkcs12", "-export", "-legacy",
-            "-certpbe", "PBE-SHA1-RC2-40", "-keypbe", "PBE-SHA1-3DES", "-macalg", "sha1",
-            "-in", str(work / "certs.pem"), "-inkey", str(key_file),
-            "-passout", "env:CERTGATE_RC2_PASSWORD", "-out", str(work / "out.pfx"),
-        ]  # fmt: skip
+            "openssl",
+            "pkcs12",
+            "-export",
+            "-legacy",
+            "-certpbe",
+            "PBE-SHA1-RC2-40",
+            "-keypbe",
+            "PBE-SHA1-3DES",
+            "-macalg",
+            "sha1",
+            "-in",
+            str(work / "certs.pem"),
+            "-inkey",
+            str(key_file),
+            "-passout",
+            "env:CERTGATE_RC2_PASSWORD",
+            "-out",
+            str(work / "out.pfx"),
+        ]
         env = {**os.environ, "CERTGATE_RC2_PASSWORD": password.decode()}
         done = subprocess.run(command, env=env, capture_output=True, timeout=60, check=False)
         if done.returncode != 0:
@@ -333,9 +347,13 @@ def _chain_broken(lab: FileLab, site: str) -> None:
         not_after=pki.now() - timedelta(days=3),
     )
     under_expired = pki.make_leaf(
-        pki.name(CN="retired.lab"), expired, key=pki.pooled_key(), dns_names=["retired.lab"],
-        not_before=pki.now() - timedelta(days=30), not_after=pki.now() + timedelta(days=300),
-    )  # fmt: skip
+        pki.name(CN="retired.lab"),
+        expired,
+        key=pki.pooled_key(),
+        dns_names=["retired.lab"],
+        not_before=pki.now() - timedelta(days=30),
+        not_after=pki.now() + timedelta(days=300),
+    )
     lab.write(site, "retired-server.cer", under_expired.pem)
     lab.write(site, "retired-uca.cer", expired.pem)
 
