@@ -8,7 +8,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from html import escape
 
-from certgate.facts import CertificateFacts, CsrFacts, KeyFacts, SubjectFacts
+from certgate.facts import (
+    BundleFacts,
+    CertificateFacts,
+    CsrFacts,
+    KeyFacts,
+    PairingFacts,
+    PathFacts,
+    PfxEncryptionFacts,
+    PfxFacts,
+    SubjectFacts,
+)
 from certgate.rules import day
 
 
@@ -16,15 +26,39 @@ def evidence_of(values: Iterable[object]) -> list[str]:
     """HTML blocks for every facts object among a check's arguments."""
     blocks: list[str] = []
     for value in values:
-        items = value if isinstance(value, tuple) else (value,)
-        for item in items:
+        for item in _parts(value):
             block = _block(item)
             if block:
                 blocks.append(block)
     return blocks
 
 
+class _Html(str):
+    """HTML that _parts already built from escaped values."""
+
+
+def _parts(value: object) -> tuple[object, ...]:
+    """The facts shown for one check argument: file facts are shown by what they hold
+    (certificates, public keys, fingerprints), never by any content of their own."""
+    if isinstance(value, tuple):
+        return value
+    if isinstance(value, PathFacts):
+        return (*value.certificates, *value.unused)
+    if isinstance(value, BundleFacts):
+        return value.certificates()
+    if isinstance(value, PfxFacts):
+        return (*((value.key,) if value.key else ()), *value.certificates)
+    if isinstance(value, PairingFacts):
+        prints = (value.expected, *value.counterparts)
+        return (_Html(_table(value.kind.value, [(f.source, f.describes) for f in prints])),)
+    if isinstance(value, PfxEncryptionFacts):
+        return (_Html(_table(value.source, [("protection", value.describe())])),)
+    return (value,)
+
+
 def _block(value: object) -> str | None:
+    if isinstance(value, _Html):
+        return value
     if isinstance(value, CertificateFacts):
         return certificate_html(value)
     if isinstance(value, CsrFacts):

@@ -10,6 +10,7 @@ from cryptography import x509
 
 from certgate.artifacts import ArtifactError, certificate_facts
 from certgate.chain import certification_path
+from certgate.evidence import evidence_of
 from certgate.facts import CertificateFacts, PathFacts
 from certgate.gather import Gatherer
 from certgate.lab import demo, files, pki
@@ -205,3 +206,10 @@ def test_chain_files_holding_a_key_or_a_truncated_block_are_errors(tmp_path, cha
         with pytest.raises(ArtifactError, match=reason) as error:
             Gatherer().chain_files(target)
         assert "PRIVATE" not in str(error.value)
+
+
+def test_the_report_evidence_shows_the_path_certificates(chains):
+    path = path_of(leaf_under(chains.uca), chains.uca, chains.root)
+    blocks = evidence_of([path])
+    assert len(blocks) == 3
+    assert "CN=certgate Lab Secure SSL CA" in blocks[1]

@@ -210,3 +210,9 @@ def test_the_policy_decides_what_is_accepted(tmp_path, issued):
     )
     unencrypted = _protection(tmp_path, _pfx(issued, "none"))
     assert pfx_encryption_problems(unencrypted, ("aes256", "none")) == ()
+
+
+def test_the_labs_rc2_stand_in_reads_as_rc2_40(issued):
+    leaf, chains = issued
+    data = files._rc2_stand_in(leaf, [chains.uca.cert])
+    assert read_structure(data).parts[0].policy_name == "rc2-40"
