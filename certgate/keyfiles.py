@@ -171,10 +171,11 @@ def _open(
         except (ValueError, UnsupportedAlgorithm):
             raise password.missing(source) from None
     secret = password.read(source)
-    try:
-        return pkcs12.load_pkcs12(data, secret)
-    except (ValueError, UnsupportedAlgorithm):
-        pass
+    for attempt in (secret, None, b""):  # an unprotected file opens without it: judged by
+        try:  # pfx-encryption, while the other controls still read what it holds
+            return pkcs12.load_pkcs12(data, attempt)
+        except (ValueError, UnsupportedAlgorithm):
+            continue
     legacy = [p.algorithm for p in structure.parts if p.policy_name.startswith("rc2")]
     if legacy and not _rc2_available():
         raise ArtifactError(

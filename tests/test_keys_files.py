@@ -402,3 +402,8 @@ def test_the_demo_audit_never_shows_a_password_or_a_private_key(demo_lab, tmp_pa
     key_pem = (demo_lab / "files" / "iis-3tier" / "server.key").read_text("ascii")
     body = [line for line in key_pem.splitlines() if not line.startswith("-----")]
     assert not any(line in text for line in body[1:-1] for text in outputs)
+
+
+def test_an_unencrypted_pfx_opens_even_when_a_password_is_named(tmp_path, material):
+    path = _pfx_file(tmp_path, _pfx(material, "none"))
+    assert load_pfx(path, PFX_SOURCE).key_certificate is not None
