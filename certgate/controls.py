@@ -29,6 +29,8 @@ class Artifact(enum.Enum):
     CHAIN = "chain"
     PRIVATE_KEY = "private_key"
     PFX = "pfx"
+    HOST = "host"  # what one address of the host serves: one item per address
+    SITE = "site"  # the host name as a whole: one item per target with several addresses
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class Control:
         return ", ".join(self.manual)
 
 
-_CSR, _CERT = Artifact.CSR, Artifact.CERTIFICATE
+_CSR, _CERT, _HOST = Artifact.CSR, Artifact.CERTIFICATE, Artifact.HOST
 
 CATALOGUE: dict[str, Control] = {
     c.id: c
@@ -74,7 +76,7 @@ CATALOGUE: dict[str, Control] = {
             "The key is RSA with at least 2048 bits",
             ("5.1.5",),
             Severity.FAIL,
-            (_CSR, _CERT, Artifact.PRIVATE_KEY, Artifact.PFX),
+            (_CSR, _CERT, Artifact.PRIVATE_KEY, Artifact.PFX, Artifact.HOST),
             "In IIS Manager > Server Certificates > Create Certificate Request, choose "
             "'Microsoft RSA SChannel Cryptographic Provider' and bit length 2048, then ask "
             "the CA to re-issue the certificate for the new request.",
@@ -87,7 +89,7 @@ CATALOGUE: dict[str, Control] = {
             "Every subject field is printable ASCII (English only)",
             ("5.1",),
             Severity.FAIL,
-            (_CSR, _CERT),
+            (_CSR, _CERT, Artifact.HOST),
             "Create the certificate request again typing every field in English "
             "(half-width letters, digits and punctuation only), e.g. O=TWCA, L=TAIPEI, "
             "ST=TAIWAN, C=TW, and ask the CA to re-issue.",
@@ -123,7 +125,7 @@ CATALOGUE: dict[str, Control] = {
             "Now is within every certificate's validity period",
             ("5.7.1.1",),
             Severity.FAIL,
-            (_CERT, Artifact.BUNDLE, Artifact.CHAIN, Artifact.PFX),
+            (_CERT, Artifact.BUNDLE, Artifact.CHAIN, Artifact.PFX, Artifact.HOST),
             "Renew the certificate (repeat manual 5.1-5.8), or install the current "
             "intermediate certificate from the CA's cert.zip in certlm.msc > Intermediate "
             "Certification Authorities; confirm the dates with `certutil -dump server.cer`.",
@@ -135,7 +137,7 @@ CATALOGUE: dict[str, Control] = {
             "The certificate does not expire within the renewal window",
             ("5.11",),
             Severity.WARNING,
-            (_CERT, Artifact.BUNDLE, Artifact.PFX),
+            (_CERT, Artifact.BUNDLE, Artifact.PFX, Artifact.HOST),
             "Renew now: create a new certificate request (manual 5.1-5.8) and apply to the CA "
             "for renewal before the expiry date.",
             "請立即辦理展期：重新建立憑證要求（手冊 5.1-5.8）並於到期前向 CA 申請更新。",
@@ -212,6 +214,74 @@ CATALOGUE: dict[str, Control] = {
             "請重新匯出（certlm.msc > 個人 > 憑證 > 所有工作 > 匯出），勾選「啟用憑證隱私權」、"
             "設定密碼，加密選擇 'AES256-SHA256'（僅 Windows Server 2016 以前的舊系統使用 "
             "'TripleDES-SHA1'）。",
+        ),
+        Control(
+            "https-binding",
+            "A TLS handshake with the host name (SNI) succeeds on the https port",
+            ("5.8",),
+            Severity.FAIL,
+            (_HOST,),
+            "In IIS Manager > Sites > (the site) > Bindings, add type https, port 443 and the "
+            "server certificate installed in manual 5.6; allow TCP 443 in Windows Defender "
+            "Firewall; confirm with `netsh http show sslcert` and "
+            "`openssl s_client -connect HOST:443 -servername HOST`.",
+            "於 IIS 管理員 > 站台 > (網站) > 繫結，新增類型 https、連接埠 443，並選擇手冊 5.6 "
+            "安裝的伺服器憑證；於 Windows Defender 防火牆允許 TCP 443；以 "
+            "`netsh http show sslcert` 及 `openssl s_client -connect HOST:443 -servername HOST` 確認。",
+        ),
+        Control(
+            "chain-served",
+            "The server sends its certificate first, then every intermediate, in order",
+            ("6.1", "5.5"),
+            Severity.FAIL,
+            (_HOST,),
+            "Install uca.cer (or uca_1.cer and uca_2.cer) from cert.zip into certlm.msc > "
+            "Intermediate Certification Authorities > Certificates, then restart IIS "
+            "(`iisreset`); `openssl s_client -connect HOST:443 -servername HOST -showcerts` "
+            "must then show at least two certificates.",
+            "將 cert.zip 內的 uca.cer（或 uca_1.cer、uca_2.cer）匯入 certlm.msc > 中繼憑證授權單位 > "
+            "憑證，再重新啟動 IIS（`iisreset`）；`openssl s_client -connect HOST:443 -servername HOST "
+            "-showcerts` 應顯示至少兩張憑證。",
+        ),
+        Control(
+            "chain-trusted",
+            "The served chain validates for the host name against the trusted roots",
+            ("5.4", "5.5", "5.7.1.2"),
+            Severity.FAIL,
+            (_HOST,),
+            "Untrusted root: install root.cer in certlm.msc > Trusted Root Certification "
+            "Authorities (or use a publicly trusted CA); incomplete chain: install the "
+            "intermediates (manual 5.5) and `iisreset`; expired: renew (manual 5.11); name "
+            "mismatch: bind the certificate issued for this host name in Site Bindings.",
+            "根憑證不受信任：將 root.cer 匯入 certlm.msc > 受信任的根憑證授權單位；憑證鏈不完整："
+            "安裝中繼憑證（手冊 5.5）並執行 `iisreset`；已過期：辦理展期（手冊 5.11）；"
+            "名稱不符：於站台繫結選擇為此主機名稱簽發的憑證。",
+        ),
+        Control(
+            "served-expected",
+            "Every address serves the target's own (renewed) certificate",
+            ("6.2",),
+            Severity.FAIL,
+            (_HOST,),
+            "On the server at that address: IIS Manager > Sites > Bindings > https > select the "
+            "new certificate, then `iisreset`; check every server behind the name, the load "
+            "balancer or WAF in front, and the hosting provider; confirm with "
+            "`Get-ChildItem Cert:\\LocalMachine\\My` and `netsh http show sslcert`.",
+            "於該位址的伺服器：IIS 管理員 > 站台 > 繫結 > https > 選擇新憑證，再執行 `iisreset`；"
+            "逐一檢查名稱後的每台伺服器、前端負載平衡器或 WAF 與代管廠商；以 "
+            "`Get-ChildItem Cert:\\LocalMachine\\My` 及 `netsh http show sslcert` 確認。",
+        ),
+        Control(
+            "consistent-addresses",
+            "Every address behind the host name serves the same certificate",
+            ("6.2.2", "6.2.3", "6.2.4"),
+            Severity.FAIL,
+            (Artifact.SITE,),
+            "Install the same certificate (import the PFX backup, manual 5.10) and bind it on "
+            "every server behind the name and on any load balancer or WAF in front of them; "
+            "restart each (`iisreset`).",
+            "在名稱後的每台伺服器及前端負載平衡器、WAF 上安裝同一張憑證（匯入 PFX 備份，手冊 "
+            "5.10）並完成繫結，逐台重新啟動（`iisreset`）。",
         ),
     )
 }

@@ -19,6 +19,7 @@ from certgate.facts import (
     PfxFacts,
     SubjectFacts,
 )
+from certgate.hostfacts import EndpointFacts
 from certgate.rules import day
 
 
@@ -53,7 +54,34 @@ def _parts(value: object) -> tuple[object, ...]:
         return (_Html(_table(value.kind.value, [(f.source, f.describes) for f in prints])),)
     if isinstance(value, PfxEncryptionFacts):
         return (_Html(_table(value.source, [("protection", value.describe())])),)
+    if isinstance(value, EndpointFacts):
+        return (_Html(endpoint_html(value)), *value.served_chain)
     return (value,)
+
+
+def endpoint_html(facts: EndpointFacts) -> str:
+    """What one address served: status, chain order, trust, and the command that shows it."""
+    rows = [
+        ("endpoint", f"{facts.endpoint.host} at {facts.endpoint.where}"),
+        ("reproduce", facts.endpoint.openssl_command()),
+        ("status", facts.error or facts.status.value),
+    ]
+    if facts.reachable:
+        rows += [
+            ("protocol", facts.tls_version or "?"),
+            ("certificates sent", str(len(facts.served_chain))),
+            ("in order", _yes_no(facts.chain_order_ok)),
+            ("root sent too", "yes (allowed)" if facts.sends_root else "no"),
+            (
+                "trusted",
+                (facts.trusted_by or "yes") if facts.trusted else (facts.trust_reason or "no"),
+            ),
+        ]
+    return _table(f"served at {facts.endpoint.where}", rows)
+
+
+def _yes_no(value: bool | None) -> str:
+    return "unknown" if value is None else ("yes" if value else "no")
 
 
 def _block(value: object) -> str | None:

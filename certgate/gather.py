@@ -7,6 +7,7 @@ once, and every item that needs it gets the same one-line reason.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from certgate.artifacts import ArtifactError, load_certificate, load_csr
@@ -25,6 +26,7 @@ from certgate.facts import (
     PfxEncryptionFacts,
     PfxFacts,
 )
+from certgate.hosts import HostGatherer
 from certgate.keyfiles import PasswordSource, load_pfx, load_pfx_protection, load_private_key
 from certgate.targets import Target
 
@@ -34,8 +36,9 @@ T = TypeVar("T")
 class Gatherer:
     """Loads and caches the facts of every target, keyed by (target, what)."""
 
-    def __init__(self) -> None:
+    def __init__(self, hosts: HostGatherer | None = None) -> None:
         self._cache: dict[tuple[str, str], object] = {}
+        self.hosts = hosts or HostGatherer(datetime.now(UTC), timeout=5.0)
 
     def _once(self, target: Target, what: str, load: Callable[[], T]) -> T:
         key = (target.name, what)

@@ -60,10 +60,14 @@ def chain_served_problem(facts: EndpointFacts) -> str | None:
         return f"the first certificate sent is a CA ({chain[0].subject.rfc4514()}), not the leaf"
     if len(chain) < 2 and not chain[0].self_issued:
         return "only the server certificate is sent, no intermediate"
+    if facts.chain_complete is False and facts.missing_issuer == chain[0].issuer:
+        return (
+            f"the intermediate that issued the server certificate ({chain[0].issuer}) is not sent"
+        )
     if facts.chain_order_ok is False:
         return "the certificates are not in order (each must be followed by its issuer)"
-    if facts.chain_complete is False:
-        return f"the issuer {facts.missing_issuer!r} is not sent"
+    # Past the leaf's own issuer, a missing issuer is either an intermediate or an untrusted
+    # root: without fetching it (no AIA) the two look the same, so chain-trusted judges it.
     return None
 
 

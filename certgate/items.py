@@ -7,25 +7,40 @@ from dataclasses import dataclass
 
 from certgate.controls import Artifact, Control
 from certgate.gather import Gatherer, server_source_count
+from certgate.facts import CertificateFacts
+from certgate.hostfacts import Endpoint, EndpointFacts
 from certgate.targets import Target
 
 
 @dataclass(frozen=True)
 class ItemRef:
-    """One test item's subject: a target and the artifact (or address) it audits."""
+    """One test item's subject: a target and the artifact, or the address, it audits.
+
+    ``endpoint`` is set for HOST items (one address of the host name); SITE items stand for
+    the host name as a whole.
+    """
 
     target: Target
     artifact: Artifact
+    endpoint: Endpoint | None = None
 
     @property
     def id(self) -> str:
-        """The pytest id: ``shop:csr``."""
+        """The pytest id: ``shop:csr``, ``shop@203.0.113.10:443`` or ``shop@*``."""
+        if self.artifact is Artifact.HOST and self.endpoint is not None:
+            return f"{self.target.name}@{self.endpoint.where}"
+        if self.artifact is Artifact.SITE:
+            return f"{self.target.name}@*"
         return f"{self.target.name}:{self.artifact.value}"
 
     @property
     def subject(self) -> str:
-        """The subject as results.json writes it: ``csr``."""
-        return self.artifact.value
+        """As results.json writes it: ``csr``, ``203.0.113.10:443`` or ``*``."""
+        if self.artifact is Artifact.HOST and self.endpoint is not None:
+            return self.endpoint.where
+        if self.artifact is Artifact.SITE:
+            return "*"
+        return str(self.artifact.value)
 
 
 Resolver = Callable[[Gatherer, Target], object]
@@ -81,6 +96,41 @@ APPLIES_WHEN: Mapping[tuple[str, Artifact], Callable[[Target], bool]] = {
     ("pairing", Artifact.CSR): lambda t: t.has(Artifact.CSR) and server_source_count(t) > 0,
     ("pairing", Artifact.CERTIFICATE): lambda t: server_source_count(t) > 1,
 }
+HostResolver = Callable[[Gatherer, ItemRef], object]
+
+
+def _endpoint(g: Gatherer, ref: ItemRef) -> EndpointFacts:
+    assert ref.endpoint is not None
+    return g.hosts.facts(ref.target, ref.endpoint)
+
+
+def _served(g: Gatherer, ref: ItemRef) -> EndpointFacts:
+    assert ref.endpoint is not None
+    return g.hosts.served(ref.target, ref.endpoint)
+
+
+def _served_leaf(g: Gatherer, ref: ItemRef) -> CertificateFacts:
+    leaf = _served(g, ref).leaf
+    assert leaf is not None  # a reachable endpoint has served its chain
+    return leaf
+
+
+# What one address of a host serves (HOST) and the host name as a whole (SITE).
+HOST_RESOLVERS: Mapping[str, Mapping[Artifact, HostResolver]] = {
+    "endpoint": {Artifact.HOST: _endpoint},
+    "served": {Artifact.HOST: _served},
+    "key": {Artifact.HOST: lambda g, r: _served_leaf(g, r).key},
+    "subject": {Artifact.HOST: lambda g, r: _served_leaf(g, r).subject},
+    "certificates": {Artifact.HOST: lambda g, r: _served(g, r).served_chain},
+    "leaf": {Artifact.HOST: _served_leaf},
+    "expected": {Artifact.HOST: lambda g, r: g.server_sources(r.target)[0]},
+    "addresses": {
+        Artifact.SITE: lambda g, r: tuple(
+            g.hosts.facts(r.target, e) for e in g.hosts.endpoints(r.target)
+        )
+    },
+}
+
 # Fixtures every item can have, whatever its artifact.
 TARGET_FIXTURES: Mapping[str, Callable[[Target], object]] = {
     "target": lambda t: t,
@@ -90,18 +140,42 @@ TARGET_FIXTURES: Mapping[str, Callable[[Target], object]] = {
 
 def facts_fixtures(argnames: list[str]) -> list[str]:
     """The argument names of a check that certgate parametrizes."""
-    return [n for n in argnames if n in RESOLVERS or n in TARGET_FIXTURES]
+    known = (RESOLVERS, HOST_RESOLVERS, TARGET_FIXTURES)
+    return [n for n in argnames if any(n in table for table in known)]
 
 
-def item_refs(control: Control, targets: tuple[Target, ...], argnames: list[str]) -> list[ItemRef]:
-    """Every (target, artifact) the control applies to, in inventory order."""
-    needed = [n for n in argnames if n in RESOLVERS]
-    return [
-        ItemRef(target, artifact)
-        for target in targets
-        for artifact in control.applies_to
-        if all(artifact in RESOLVERS[n] for n in needed) and _applies(target, artifact, needed)
-    ]
+EndpointsOf = Callable[[Target], tuple[Endpoint, ...]]
+
+
+def item_refs(
+    control: Control, targets: tuple[Target, ...], argnames: list[str], endpoints_of: EndpointsOf
+) -> list[ItemRef]:
+    """Every item the control has, in inventory order: files, then addresses, then sites."""
+    needed = [n for n in argnames if n not in TARGET_FIXTURES]
+    refs: list[ItemRef] = []
+    for target in targets:
+        for artifact in control.applies_to:
+            if artifact in (Artifact.HOST, Artifact.SITE):
+                refs.extend(_host_refs(target, artifact, needed, endpoints_of))
+            elif all(artifact in RESOLVERS.get(n, {}) for n in needed) and _applies(
+                target, artifact, needed
+            ):
+                refs.append(ItemRef(target, artifact))
+    return refs
+
+
+def _host_refs(
+    target: Target, artifact: Artifact, needed: list[str], endpoints_of: EndpointsOf
+) -> list[ItemRef]:
+    """One item per address (HOST), or one per host name with several addresses (SITE)."""
+    if target.host is None or not all(artifact in HOST_RESOLVERS.get(n, {}) for n in needed):
+        return []
+    if "expected" in needed and server_source_count(target) == 0:
+        return []  # served-expected needs the target's own certificate to compare with
+    endpoints = endpoints_of(target)
+    if artifact is Artifact.SITE:
+        return [ItemRef(target, artifact)] if len(endpoints) > 1 else []
+    return [ItemRef(target, artifact, endpoint) for endpoint in endpoints]
 
 
 def _applies(target: Target, artifact: Artifact, needed: list[str]) -> bool:
@@ -113,7 +187,9 @@ def _applies(target: Target, artifact: Artifact, needed: list[str]) -> bool:
 
 
 def resolve(gatherer: Gatherer, ref: ItemRef, argname: str) -> object:
-    """The facts fixture ``argname`` for one item (ArtifactError when unreadable)."""
+    """The facts fixture ``argname`` for one item (ArtifactError when it cannot be had)."""
     if argname in TARGET_FIXTURES:
         return TARGET_FIXTURES[argname](ref.target)
+    if ref.artifact in (Artifact.HOST, Artifact.SITE):
+        return HOST_RESOLVERS[argname][ref.artifact](gatherer, ref)
     return RESOLVERS[argname][ref.artifact](gatherer, ref.target)

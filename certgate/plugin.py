@@ -14,8 +14,9 @@ import pytest
 
 from certgate import ComplianceWarning
 from certgate.artifacts import ArtifactError
-from certgate.controls import CATALOGUE, Control, Severity
+from certgate.controls import CATALOGUE, Artifact, Control, Severity
 from certgate.gather import Gatherer
+from certgate.hosts import HostGatherer
 from certgate.items import ItemRef, facts_fixtures, item_refs, resolve
 from certgate.results import Outcome, ResultRow, Results
 from certgate.targets import Inventory, InventoryError, load_inventory
@@ -56,15 +57,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="ISO-8601",
         help="audit as if at this UTC time (e.g. 2027-01-01T00:00:00Z)",
     )
+    group.addoption(
+        "--host-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="bound on each network step of a host scan (default 5)",
+    )
     parser.addini("certgate_targets", "default inventory path", default="targets.yaml")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "certgate_control(id): the catalogue control a check tests")
-    config.stash[INVENTORY] = _load(config)
-    config.stash[GATHERER] = Gatherer()
     config.stash[NOW] = _now(config)
+    config.stash[INVENTORY] = _load(config)
+    hosts = HostGatherer(config.stash[NOW], timeout=config.getoption("host_timeout"))
+    config.stash[GATHERER] = Gatherer(hosts)
     config.stash[_EMPTY] = set()
     reports = _reports_dir(config)
     config.stash[RESULTS] = Results(
@@ -107,7 +116,7 @@ def _load(config: pytest.Config) -> Inventory:
     """Validate the inventory before anything else runs; exit 4 listing every problem."""
     path = _targets_path(config)
     try:
-        return load_inventory(path, prepare_lab=_prepare_lab)
+        return load_inventory(path, prepare_lab=lambda folder: _prepare_lab(config, folder))
     except InventoryError as exc:
         count = len(exc.problems)
         noun = "problem" if count == 1 else "problems"
@@ -117,12 +126,14 @@ def _load(config: pytest.Config) -> Inventory:
         )
 
 
-def _prepare_lab(folder: Path) -> None:
-    """The inventory is the demo lab's: build it when missing or stale."""
-    from certgate.lab.demo import ensure_lab, use_lab_passwords
+def _prepare_lab(config: pytest.Config, folder: Path) -> None:
+    """The inventory is the demo lab's: build it when missing or stale, serve its hosts."""
+    from certgate.lab.demo import ensure_lab, serve_lab, use_lab_passwords
 
     ensure_lab(folder)
     use_lab_passwords()  # the lab's documented demo PFX/key passwords, for lab runs only
+    for server in serve_lab(folder):
+        config.add_cleanup(server.stop)
 
 
 def _now(config: pytest.Config) -> datetime:
@@ -146,7 +157,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     control = CATALOGUE[marker.args[0]]
     argnames = facts_fixtures(list(metafunc.fixturenames))
     inventory = metafunc.config.stash[INVENTORY]
-    refs = item_refs(control, inventory.targets, argnames)
+    hosts = metafunc.config.stash[GATHERER].hosts
+    if any(a in (Artifact.HOST, Artifact.SITE) for a in control.applies_to):
+        hosts.resolve_all(inventory.targets)  # all names at once, concurrently
+    refs = item_refs(control, inventory.targets, argnames, hosts.endpoints)
     if not refs:  # not applicable anywhere: the item is not generated at all
         metafunc.config.stash[_EMPTY].add(metafunc.definition.nodeid)
     metafunc.parametrize(
@@ -162,6 +176,18 @@ def pytest_collection_modifyitems(
 ) -> None:
     empty = config.stash[_EMPTY]
     items[:] = [i for i in items if i.nodeid.split("[")[0] not in empty]
+
+
+@pytest.hookimpl(trylast=True)  # after `-k`/`-m` deselection: plan only what will run
+def pytest_collection_finish(session: pytest.Session) -> None:
+    hosts = session.config.stash[GATHERER].hosts
+    for item in session.items:
+        ref = item.stash.get(ITEM_REF, None)
+        if ref is None or ref.artifact not in (Artifact.HOST, Artifact.SITE):
+            continue
+        endpoints = (ref.endpoint,) if ref.endpoint else hosts.endpoints(ref.target)
+        for endpoint in endpoints:
+            hosts.plan(endpoint, ref.target.policy.trust)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -216,6 +242,10 @@ certification_path = _facts_fixture("certification_path")
 pairing = _facts_fixture("pairing")
 pfx = _facts_fixture("pfx")
 pfx_protection = _facts_fixture("pfx_protection")
+endpoint = _facts_fixture("endpoint")
+served = _facts_fixture("served")
+expected = _facts_fixture("expected")
+addresses = _facts_fixture("addresses")
 
 
 @pytest.fixture(scope="session")

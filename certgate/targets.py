@@ -19,6 +19,8 @@ import yaml
 from certgate.controls import Artifact
 
 SUBJECT_FIELDS = ("CN", "O", "OU", "L", "ST", "C")
+# The trust stores sslyze ships, by name (manual 5.4: the trusted root store).
+TRUST_STORES = ("mozilla", "microsoft", "apple", "android", "java")
 PFX_ENCRYPTIONS = ("aes256", "aes192", "aes128", "3des", "rc2-128", "rc2-40", "none")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -275,7 +277,7 @@ def _inventory(raw: Any, path: Path, problems: _Problems) -> Inventory | None:
         if key not in ("policy", "targets", "lab"):
             problems.add("top level", f"unknown key {key!r} (expected policy, targets, lab)")
     base = path.parent
-    policy = _policy(raw.get("policy", {}), Policy(), "policy", problems)
+    policy = _policy(raw.get("policy", {}), Policy(), "policy", problems, path.parent)
     lab = None
     if "lab" in raw:
         lab_dir, problem = _str(raw["lab"])
@@ -293,7 +295,7 @@ def _inventory(raw: Any, path: Path, problems: _Problems) -> Inventory | None:
     return Inventory(path=path.resolve(), policy=policy, targets=found, lab=lab)
 
 
-def _policy(raw: Any, base: Policy, where: str, problems: _Problems) -> Policy:
+def _policy(raw: Any, base: Policy, where: str, problems: _Problems, folder: Path) -> Policy:
     if not isinstance(raw, dict):
         problems.add(where, f"expected a mapping, got {_show(raw)}")
         return base
@@ -308,9 +310,26 @@ def _policy(raw: Any, base: Policy, where: str, problems: _Problems) -> Policy:
         converted, problem = check(value)
         if problem:
             problems.add(f"{where}: key {key!r}", problem)
+        elif key == "trust":
+            changes[key] = _trust(converted, folder, f"{where}: key 'trust'", problems)
         else:
             changes[key] = converted
     return replace(base, **changes)
+
+
+def _trust(
+    entries: tuple[str, ...], folder: Path, where: str, problems: _Problems
+) -> tuple[str, ...]:
+    """Store names stay names; anything else is a PEM/DER root file relative to the file."""
+    resolved = []
+    for entry in entries:
+        if entry in TRUST_STORES:
+            resolved.append(entry)
+            continue
+        path = _absolute(folder / entry)
+        problems.files.append((where.rsplit(": key", 1)[0], "trust", path))
+        resolved.append(str(path))
+    return tuple(resolved)
 
 
 def _target(index: int, raw: Any, policy: Policy, base: Path, problems: _Problems) -> Target | None:
@@ -353,7 +372,7 @@ def _target(index: int, raw: Any, policy: Policy, base: Path, problems: _Problem
         else:
             values[key] = converted
             _note_files(where, key, converted, base, problems)
-    target_policy = _policy(raw.get("policy", {}), policy, f"{where}: key 'policy'", problems)
+    target_policy = _policy(raw.get("policy", {}), policy, f"{where}: key 'policy'", problems, base)
     ok = _check_shape(where, raw, problems) and ok
     if not ok:
         return None

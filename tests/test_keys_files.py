@@ -369,7 +369,7 @@ def test_key_match_items_exist_only_where_there_is_something_to_pair(tmp_path, m
         Target(name="b", policy=Policy(), bundle=tmp_path / "x.zip", pfx=tmp_path / "x.pfx"),
         Target(name="c", policy=Policy(), certificate=tmp_path / "x.cer", private_key=key),
     )
-    ids = [ref.id for ref in item_refs(control, targets, ["pairing"])]
+    ids = [ref.id for ref in item_refs(control, targets, ["pairing"], lambda t: ())]
     assert ids == ["b:certificate", "c:private_key"]
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from certgate.lab import files, pki
+from certgate.lab import files, hosted, pki, servers
 
-LAB_VERSION = 2  # 2: certificate files (cert.zip, chains, keys, PFX) in files/
+LAB_VERSION = 3  # 2: certificate files (cert.zip, chains, keys, PFX) in files/; 3: hosts/
 MAX_AGE = timedelta(hours=12)
 GOOD = {"C": "TW", "ST": "TAIWAN", "L": "TAIPEI", "O": "certgate Lab", "OU": "SYSTEM"}
 
@@ -74,6 +74,15 @@ def use_lab_passwords() -> None:
         os.environ.setdefault(name, value)
 
 
+def serve_lab(directory: Path) -> list[servers.LabServer]:
+    """Start the lab's HTTPS hosts for one audit run; the caller stops them.
+
+    A host whose address is taken (another audit of the lab is running) is reported on
+    stderr and skipped: its items then come out as could-not-audit errors, never passes.
+    """
+    return hosted.serve_hosted(directory / "hosts")
+
+
 def build_lab(directory: Path) -> None:
     """Write every demo file under ``directory`` and a manifest of when it was built."""
     chains = make_chains()
@@ -84,6 +93,7 @@ def build_lab(directory: Path) -> None:
     files.FileLab(
         directory / "files", chains.root, chains.uca, chains.root4, chains.uca_1, chains.uca_2
     ).build()
+    hosted.build_hosted(directory / "hosts", chains)
     manifest = {"version": LAB_VERSION, "built": pki.now().isoformat()}
     (directory / "manifest.json").write_text(json.dumps(manifest) + "\n", encoding="utf-8")
 

@@ -8,6 +8,7 @@ The shipped targets.yaml lists the same addresses and port.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -169,7 +170,12 @@ def serve_hosted(folder: Path) -> list[servers.LabServer]:
     """Start the lab's hosts (as written by build_hosted); the caller stops them."""
     started: list[servers.LabServer] = []
     for host in json.loads((folder / "hosts.json").read_text(encoding="utf-8")):
-        server = _server(folder / host["name"], host["address"], host["kind"])
+        try:
+            server = _server(folder / host["name"], host["address"], host["kind"])
+        except OSError as exc:
+            print(f"certgate lab: cannot serve {host['address']}:{PORT}: {exc.strerror}",
+                  file=sys.stderr)
+            continue
         started.append(server.start())
     return started
 

@@ -1,0 +1,91 @@
+"""Gather what hosts serve: resolve every selected host once, scan every address once.
+
+The scan is planned after collection (so ``-k shop`` plans only shop's addresses) and runs
+the first time any host item asks for its facts: one concurrent scan for the whole run.
+sslyze is imported only when the inventory has hosts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+from certgate.artifacts import ArtifactError
+from certgate.hostfacts import Endpoint, EndpointFacts, EndpointStatus
+from certgate.targets import Target
+
+UNRESOLVED = "unresolved"  # the address of an endpoint whose host name did not resolve
+
+
+class HostGatherer:
+    """Endpoints per target (resolved once) and their facts (scanned once)."""
+
+    def __init__(self, now: datetime, timeout: float) -> None:
+        self.now = now
+        self.timeout = timeout
+        self._endpoints: dict[str, tuple[tuple[Endpoint, ...], str | None]] = {}
+        self._planned: dict[Endpoint, tuple[str, ...]] = {}
+        self._facts: dict[Endpoint, EndpointFacts] = {}
+        self.scans = 0  # how many scans ran: one per run is the goal (SPEC §6)
+
+    def resolve_all(self, targets: Iterable[Target]) -> None:
+        """Resolve every host target's addresses, concurrently, once."""
+        todo = [t for t in targets if t.host is not None and t.name not in self._endpoints]
+        if not todo:
+            return
+        from certgate.scan import resolve
+
+        def one(target: Target) -> tuple[list[Endpoint], str | None]:
+            assert target.host is not None
+            return resolve(target.host, target.port, target.addresses, timeout=self.timeout)
+
+        with ThreadPoolExecutor(max_workers=min(32, len(todo))) as pool:
+            for target, (found, error) in zip(todo, pool.map(one, todo), strict=True):
+                self._record(target, found, error)
+
+    def _record(self, target: Target, found: list[Endpoint], error: str | None) -> None:
+        assert target.host is not None
+        if error is not None or not found:
+            found = [Endpoint(target.host, UNRESOLVED, target.port)]
+        self._endpoints[target.name] = (tuple(found), error)
+
+    def endpoints(self, target: Target) -> tuple[Endpoint, ...]:
+        """The addresses the target's host name is audited at (one placeholder if none)."""
+        self.resolve_all([target])
+        return self._endpoints[target.name][0]
+
+    def plan(self, endpoint: Endpoint, trust: tuple[str, ...]) -> None:
+        """Include ``endpoint`` in the run's one scan, judged against ``trust``."""
+        if endpoint.address != UNRESOLVED:
+            self._planned[endpoint] = trust
+
+    def facts(self, target: Target, endpoint: Endpoint) -> EndpointFacts:
+        """What the endpoint served, however far the connection got."""
+        if endpoint.address == UNRESOLVED:
+            reason = self._endpoints[target.name][1] or "the name has no address"
+            return EndpointFacts(endpoint, EndpointStatus.UNREACHABLE, error=reason)
+        if endpoint not in self._facts:
+            self._scan(endpoint, target)
+        return self._facts[endpoint]
+
+    def _scan(self, endpoint: Endpoint, target: Target) -> None:
+        from certgate.scan import ScanConfigError, scan
+
+        self._planned.setdefault(endpoint, target.policy.trust)
+        todo = {e: t for e, t in self._planned.items() if e not in self._facts}
+        try:
+            found = scan(list(todo), trust_for=todo, timeout=self.timeout, now=self.now)
+        except ScanConfigError as exc:
+            raise ArtifactError(f"trust policy: {exc}") from None
+        self.scans += 1
+        self._facts.update(found)
+
+    def served(self, target: Target, endpoint: Endpoint) -> EndpointFacts:
+        """The facts of an endpoint that answered TLS; ArtifactError (could not audit) if not."""
+        facts = self.facts(target, endpoint)
+        if not facts.reachable:
+            raise ArtifactError(
+                f"{endpoint.where} ({endpoint.host}): {facts.error}; see https-binding"
+            )
+        return facts
