@@ -227,7 +227,8 @@ CATALOGUE: dict[str, Control] = {
             "`openssl s_client -connect HOST:443 -servername HOST`.",
             "於 IIS 管理員 > 站台 > (網站) > 繫結，新增類型 https、連接埠 443，並選擇手冊 5.6 "
             "安裝的伺服器憑證；於 Windows Defender 防火牆允許 TCP 443；以 "
-            "`netsh http show sslcert` 及 `openssl s_client -connect HOST:443 -servername HOST` 確認。",
+            "`netsh http show sslcert` 及 "
+            "`openssl s_client -connect HOST:443 -servername HOST` 確認。",
         ),
         Control(
             "chain-served",
@@ -239,9 +240,10 @@ CATALOGUE: dict[str, Control] = {
             "Intermediate Certification Authorities > Certificates, then restart IIS "
             "(`iisreset`); `openssl s_client -connect HOST:443 -servername HOST -showcerts` "
             "must then show at least two certificates.",
-            "將 cert.zip 內的 uca.cer（或 uca_1.cer、uca_2.cer）匯入 certlm.msc > 中繼憑證授權單位 > "
-            "憑證，再重新啟動 IIS（`iisreset`）；`openssl s_client -connect HOST:443 -servername HOST "
-            "-showcerts` 應顯示至少兩張憑證。",
+            "將 cert.zip 內的 uca.cer（或 uca_1.cer、uca_2.cer）匯入 certlm.msc > "
+            "中繼憑證授權單位 > 憑證，再重新啟動 IIS（`iisreset`）；"
+            "`openssl s_client -connect HOST:443 -servername HOST -showcerts` "
+            "應顯示至少兩張憑證。",
         ),
         Control(
             "chain-trusted",

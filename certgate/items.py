@@ -6,8 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from certgate.controls import Artifact, Control
-from certgate.gather import Gatherer, server_source_count
 from certgate.facts import CertificateFacts
+from certgate.gather import Gatherer, server_source_count
 from certgate.hostfacts import Endpoint, EndpointFacts
 from certgate.targets import Target
 

@@ -173,8 +173,10 @@ def serve_hosted(folder: Path) -> list[servers.LabServer]:
         try:
             server = _server(folder / host["name"], host["address"], host["kind"])
         except OSError as exc:
-            print(f"certgate lab: cannot serve {host['address']}:{PORT}: {exc.strerror}",
-                  file=sys.stderr)
+            print(
+                f"certgate lab: cannot serve {host['address']}:{PORT}: {exc.strerror}",
+                file=sys.stderr,
+            )
             continue
         started.append(server.start())
     return started
