@@ -7,6 +7,7 @@ sslyze is imported only when the inventory has hosts.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -28,6 +29,8 @@ class HostGatherer:
         self._planned: dict[Endpoint, tuple[str, ...]] = {}
         self._facts: dict[Endpoint, EndpointFacts] = {}
         self.scans = 0  # how many scans ran: one per run is the goal (SPEC §6)
+        self.scanned = 0  # addresses contacted
+        self.seconds = 0.0  # time spent scanning
 
     def resolve_all(self, targets: Iterable[Target]) -> None:
         """Resolve every host target's addresses, concurrently, once."""
@@ -74,12 +77,23 @@ class HostGatherer:
 
         self._planned.setdefault(endpoint, target.policy.trust)
         todo = {e: t for e, t in self._planned.items() if e not in self._facts}
+        started = time.monotonic()
         try:
             found = scan(list(todo), trust_for=todo, timeout=self.timeout, now=self.now)
         except ScanConfigError as exc:
             raise ArtifactError(f"trust policy: {exc}") from None
         self.scans += 1
+        self.scanned += len(todo)
+        self.seconds += time.monotonic() - started
         self._facts.update(found)
+
+    def summary(self) -> str | None:
+        """``scanned 14 addresses in 1 scan (2.1 s)``, or None when no host was scanned."""
+        if not self.scans:
+            return None
+        noun = "address" if self.scanned == 1 else "addresses"
+        scans = "1 scan" if self.scans == 1 else f"{self.scans} scans"
+        return f"scanned {self.scanned} {noun} in {scans} ({self.seconds:.1f} s)"
 
     def served(self, target: Target, endpoint: Endpoint) -> EndpointFacts:
         """The facts of an endpoint that answered TLS; ArtifactError (could not audit) if not."""

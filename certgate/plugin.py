@@ -80,7 +80,9 @@ def pytest_configure(config: pytest.Config) -> None:
         started=datetime.now(UTC), targets_file=_targets_path(config), path=reports / "results.json"
     )
     _default_outputs(config, reports)
-    config.pluginmanager.register(Recorder(config.stash[RESULTS]), "certgate-results")
+    config.pluginmanager.register(
+        Recorder(config.stash[RESULTS], config.stash[GATHERER].hosts), "certgate-results"
+    )
     if config.pluginmanager.hasplugin("html"):
         from certgate.report import HtmlReport
 
@@ -314,8 +316,9 @@ def _classify(
 class Recorder:
     """Collects one result row per item and writes results.json when the session ends."""
 
-    def __init__(self, results: Results) -> None:
+    def __init__(self, results: Results, hosts: HostGatherer) -> None:
         self.results = results
+        self.hosts = hosts
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         verdict: tuple[Outcome, str] | None = getattr(report, "certgate", None)
@@ -340,10 +343,13 @@ class Recorder:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """One line per target: how its items came out."""
         lines = self.results.target_lines()
+        scanned = self.hosts.summary()
         if lines:
             terminalreporter.section("certgate: per target")
             for line in lines:
                 terminalreporter.line(line)
+        if scanned:
+            terminalreporter.line(f"certgate: {scanned}")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from certgate.lab import demo
+from tests.audit import Audit, demo_targets, project, run
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -23,3 +24,13 @@ def demo_lab(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("lab") / ".lab"
     demo.ensure_lab(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def demo_audit(demo_lab: Path, tmp_path_factory: pytest.TempPathFactory) -> Audit:
+    """The shipped targets.yaml audited once, as `make audit` does, against the demo lab.
+
+    The audit starts the lab's HTTPS hosts itself (targets.yaml has ``lab:``).
+    """
+    folder = project(tmp_path_factory.mktemp("demo"), demo_targets(demo_lab))
+    return run(folder)

@@ -1,0 +1,128 @@
+"""End to end: the host controls against the demo lab's live HTTPS servers on 127.0.10.x.
+
+For every host control one address that must pass and one that must fail citing the manual;
+could-not-audit addresses are errors on their other items, never passes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.audit import Audit
+
+GOOD3, GOOD4 = ("host-good-3tier", "127.0.10.1:8443"), ("host-good-4tier", "127.0.10.2:8443")
+
+CASES = [
+    # control, passing (target, subject), failing (target, subject), manual § cited
+    ("https-binding", GOOD3, ("host-refused", "127.0.10.12:8443"), "5.8"),
+    ("https-binding", GOOD4, ("host-plain-http", "127.0.10.14:8443"), "5.8"),
+    ("chain-served", GOOD3, ("host-leaf-only", "127.0.10.3:8443"), "6.1"),
+    ("chain-served", GOOD4, ("host-wrong-order", "127.0.10.5:8443"), "6.1"),
+    ("chain-served", GOOD3, ("host-leaf-root", "127.0.10.4:8443"), "6.1"),
+    ("chain-trusted", GOOD3, ("host-untrusted-root", "127.0.10.9:8443"), "5.7.1.2"),
+    ("chain-trusted", GOOD4, ("host-wrong-name", "127.0.10.7:8443"), "5.7.1.2"),
+    ("chain-trusted", GOOD3, ("host-expired", "127.0.10.6:8443"), "5.7.1.2"),
+    ("served-expected", GOOD3, ("host-renewal-missed", "127.0.10.11:8443"), "6.2"),
+    ("validity", GOOD4, ("host-expired", "127.0.10.6:8443"), "5.7.1.1"),
+]
+
+
+@pytest.mark.parametrize(("control", "good", "bad", "section"), CASES)
+def test_host_control_passes_and_fails_citing_the_manual(
+    demo_audit: Audit, control, good, bad, section
+):
+    assert demo_audit.row(control, *good)["outcome"] == "passed"
+    failed = demo_audit.row(control, *bad)
+    assert failed["outcome"] == "failed"
+    assert (
+        f"manual {section}" in failed["message"]
+        or f"manual 5.4, 5.5 and {section}" in (failed["message"])
+    )
+
+
+def test_consistent_addresses_names_which_address_serves_what(demo_audit: Audit):
+    row = demo_audit.row("consistent-addresses", "host-renewal-missed", "*")
+    assert row["outcome"] == "failed"
+    assert "127.0.10.10:8443 serves" in row["message"]
+    assert "127.0.10.11:8443 serves" in row["message"]
+    assert "manual 6.2.2-6.2.4" in row["message"]
+    assert "service was not restarted" in row["message"]
+    # the renewed address is fine; only the stale one fails served-expected
+    new = demo_audit.row("served-expected", "host-renewal-missed", "127.0.10.10:8443")
+    assert new["outcome"] == "passed"
+
+
+def test_trust_failures_are_told_apart(demo_audit: Audit):
+    def message(target: str, address: str) -> str:
+        return str(demo_audit.row("chain-trusted", target, address)["message"])
+
+    assert message("host-untrusted-root", "127.0.10.9:8443").startswith(
+        "127.0.10.9:8443 (rogue.lab): untrusted root"
+    )
+    assert "incomplete chain" in message("host-leaf-only", "127.0.10.3:8443")
+    assert "name mismatch" in message("host-wrong-name", "127.0.10.7:8443")
+    assert "expired" in message("host-expired", "127.0.10.6:8443")
+
+
+@pytest.mark.parametrize(
+    ("target", "subject", "reason"),
+    [
+        ("host-refused", "127.0.10.12:8443", "connection refused"),
+        ("host-hanging", "127.0.10.13:8443", "no TLS answer within"),
+        ("host-plain-http", "127.0.10.14:8443", "not with TLS"),
+        ("host-no-such-name", "unresolved:443", "does not resolve"),
+    ],
+)
+def test_unreachable_addresses_fail_binding_and_error_elsewhere(
+    demo_audit: Audit, target, subject, reason
+):
+    rows = [r for r in demo_audit.rows(target=target) if r["subject"] == subject]
+    binding = next(r for r in rows if r["control"] == "https-binding")
+    assert binding["outcome"] == "failed"
+    assert reason in binding["message"]
+    others = [r for r in rows if r["control"] != "https-binding"]
+    assert others
+    assert {r["outcome"] for r in others} == {"error"}
+    assert all(reason in r["message"] and "\n" not in r["message"] for r in others)
+
+
+def test_host_item_ids_and_subjects(demo_audit: Audit):
+    row = demo_audit.row("chain-served", "host-good-3tier", "127.0.10.1:8443")
+    assert (
+        row["nodeid"] == "checks/test_hosts.py::test_chain_served[host-good-3tier@127.0.10.1:8443]"
+    )
+    assert row["manual"] == ["6.1", "5.5"]
+
+
+def test_served_leaf_gets_the_certificate_controls(demo_audit: Audit):
+    for control in ("rsa-2048", "subject-english", "validity", "renewal-window"):
+        assert demo_audit.row(control, *GOOD3)["outcome"] == "passed"
+    expired = demo_audit.row("renewal-window", "host-expired", "127.0.10.6:8443")
+    assert expired["outcome"] == "warning"
+
+
+def test_report_shows_the_reproducing_command(demo_audit: Audit):
+    html = (demo_audit.reports / "report.html").read_text(encoding="utf-8")
+    assert "openssl s_client -connect 127.0.10.3:8443 -servername leafonly.lab -showcerts" in html
+
+
+def test_every_address_is_scanned_once_in_one_scan(demo_audit: Audit):
+    # 13 host targets with one address each, one with two, one whose name has no address
+    assert "certgate: scanned 14 addresses in 1 scan" in demo_audit.stdout
+
+
+def test_selection_scans_only_the_selected_target(demo_lab, tmp_path):
+    from tests.audit import demo_targets, project, run
+
+    audit = run(project(tmp_path, demo_targets(demo_lab)), "-k", "host-good-4tier")
+    assert "certgate: scanned 1 address in 1 scan" in audit.stdout
+    assert audit.status == 0
+    assert {r["target"] for r in audit.json["results"]} == {"host-good-4tier"}
+
+
+def test_an_audit_where_nothing_answers_never_exits_0(demo_lab, tmp_path):
+    from tests.audit import demo_targets, project, run
+
+    audit = run(project(tmp_path, demo_targets(demo_lab)), "-k", "host-refused")
+    assert audit.status == 1
+    assert audit.json["summary"]["passed"] == 0
