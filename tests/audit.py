@@ -25,7 +25,9 @@ class Audit:
 
     @property
     def json(self) -> dict[str, Any]:
-        doc: dict[str, Any] = json.loads((self.reports / "results.json").read_text("utf-8"))
+        path = self.reports / "results.json"
+        assert path.exists(), f"no results.json (exit {self.status}): {self.stderr[-2000:]}"
+        doc: dict[str, Any] = json.loads(path.read_text("utf-8"))
         return doc
 
     def rows(self, control: str | None = None, target: str | None = None) -> list[dict[str, Any]]:

@@ -75,7 +75,7 @@ def running_nginx(sites: Sequence[Site], folder: Path) -> Iterator[None]:
     conf = folder / "nginx.conf"
     conf.write_text(_config(sites, folder), encoding="utf-8")
     command = [nginx_binary(), "-c", str(conf), "-p", str(folder), "-e", str(folder / "error.log")]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for site in sites:
             _wait_for(site.address, site.port, process, folder)
