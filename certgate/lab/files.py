@@ -173,14 +173,7 @@ def pkcs1_pem(key: pki.PrivateKey) -> bytes:
 
 def pkcs8_der(key: pki.PrivateKey, password: bytes | None = None) -> bytes:
     """The key as PKCS#8 DER, encrypted when a password is given."""
-    encryption: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(password)
-        if password
-        else serialization.NoEncryption()
-    )
-    return key.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, encryption
-    )
+    return pki.key_pkcs8(key, password, serialization.Encoding.DER)
 
 
 def sha1_root(cn: str) -> pki.Issued:

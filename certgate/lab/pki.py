@@ -236,11 +236,17 @@ def cert_der(issued: Issued) -> bytes:
 
 def key_pem(key: PrivateKey, password: bytes | None = None) -> bytes:
     """The private key as PKCS#8 PEM, encrypted when a password is given."""
+    return key_pkcs8(key, password, serialization.Encoding.PEM)
+
+
+def key_pkcs8(key: PrivateKey, password: bytes | None, encoding: serialization.Encoding) -> bytes:
+    """The private key as PKCS#8 in ``encoding`` (PEM or DER), encrypted with a password."""
     encryption: serialization.KeySerializationEncryption = (
         serialization.BestAvailableEncryption(password)
         if password
         else serialization.NoEncryption()
     )
+    return key.private_bytes(encoding, serialization.PrivateFormat.PKCS8, encryption)
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     )
