@@ -33,6 +33,24 @@ CASES = [
     ("cn-hostname", ("good-3tier", "certificate"), ("cn-with-port", "certificate"), "5.1.4.1"),
     ("validity", ("good-3tier", "certificate"), ("expired", "certificate"), "5.7.1.1"),
     ("validity", ("good-4tier", "certificate"), ("not-yet-valid", "certificate"), "5.7.1.1"),
+    ("validity", ("iis-3tier", "bundle"), ("chain-expired-uca", "chain"), "5.7.1.1"),
+    ("bundle-contents", ("iis-3tier", "bundle"), ("bundle-missing-uca", "bundle"), "5.3"),
+    ("bundle-contents", ("uca-digits", "bundle"), ("bundle-zip-slip", "bundle"), "5.3"),
+    ("bundle-contents", ("iis-4tier", "bundle"), ("bundle-csr-as-cer", "bundle"), "5.3"),
+    ("chain-links", ("iis-3tier", "chain"), ("chain-look-alike", "chain"), "5.4/5.5/5.7.1.2"),
+    ("chain-links", ("ec-sha1-root", "chain"), ("chain-altered", "chain"), "5.4/5.5/5.7.1.2"),
+    ("chain-links", ("iis-4tier", "pfx"), ("pfx-no-chain", "pfx"), "5.4/5.5/5.7.1.2"),
+    ("chain-links", ("iis-4tier", "bundle"), ("bundle-missing-uca", "bundle"), "5.4/5.5/5.7.1.2"),
+    ("key-match", ("iis-3tier", "private_key"), ("key-mismatch", "private_key"), "5.7.1.1"),
+    ("key-match", ("iis-3tier", "csr"), ("key-mismatch", "csr"), "6.4"),
+    ("key-match", ("iis-4tier", "certificate"), ("key-mismatch", "certificate"), "5.6 and 6.2"),
+    ("pfx-contents", ("iis-3tier", "pfx"), ("pfx-no-key", "pfx"), "5.9.4"),
+    ("pfx-contents", ("iis-4tier", "pfx"), ("pfx-foreign-key", "pfx"), "5.9.4"),
+    ("pfx-contents", ("pfx-rc2-40", "pfx"), ("pfx-no-chain", "pfx"), "5.9.5"),
+    ("pfx-encryption", ("iis-3tier", "pfx"), ("pfx-rc2-40", "pfx"), "5.9.6"),
+    ("pfx-encryption", ("iis-4tier", "pfx"), ("pfx-unencrypted", "pfx"), "5.9.6"),
+    ("rsa-2048", ("iis-3tier", "private_key"), ("weak-key-files", "private_key"), "5.1.5"),
+    ("rsa-2048", ("iis-3tier", "pfx"), ("weak-key-files", "pfx"), "5.1.5"),
 ]
 
 
@@ -89,6 +107,33 @@ def test_results_json_shape_and_exit_status(demo):
     row = demo.row("rsa-2048", "rsa-1024", "csr")
     assert row["manual"] == ["5.1.5"]
     assert row["nodeid"] == "checks/test_keys.py::test_rsa_2048[rsa-1024:csr]"
+
+
+@pytest.mark.parametrize(
+    ("target", "subject"),
+    [
+        ("bundle-not-a-zip", "bundle"),
+        ("bundle-empty", "bundle"),
+        ("bundle-bomb", "bundle"),
+        ("bundle-duplicates", "bundle"),
+        ("pfx-wrong-password", "pfx"),
+        ("pfx-password-unset", "pfx"),
+        ("key-no-password", "private_key"),
+        ("key-truncated", "private_key"),
+    ],
+)
+def test_bad_files_are_errors_never_passes(demo, target, subject):
+    rows = [r for r in demo.rows(target=target) if r["subject"] == subject]
+    audited = [r for r in rows if r["control"] != "pfx-encryption"]  # judged without password
+    assert audited
+    assert {r["outcome"] for r in audited} == {"error"}
+    assert all(r["message"] and "\n" not in r["message"] for r in audited)
+
+
+def test_pfx_encryption_names_what_it_found(demo):
+    message = demo.row("pfx-encryption", "pfx-rc2-40", "pfx")["message"]
+    assert "rc2-40" in message.lower()
+    assert "iterations" in message
 
 
 def test_not_applicable_items_are_not_generated(demo):
