@@ -16,10 +16,12 @@ from certgate import ComplianceWarning
 from certgate.artifacts import ArtifactError
 from certgate.controls import CATALOGUE, Artifact, Control, Severity
 from certgate.gather import Gatherer
-from certgate.hosts import HostGatherer
+from certgate.hosts import UNRESOLVED, HostGatherer
 from certgate.items import ItemRef, facts_fixtures, item_refs, resolve
+from certgate.pages import PageGatherer
 from certgate.results import Outcome, ResultRow, Results
 from certgate.targets import Inventory, InventoryError, load_inventory
+from certgate.waivers import WAIVER_CONTROL, Waiver, load_waivers
 
 INVENTORY = pytest.StashKey[Inventory]()
 GATHERER = pytest.StashKey[Gatherer]()
@@ -29,6 +31,8 @@ ITEM_CONTROL = pytest.StashKey[Control]()
 ITEM_REF = pytest.StashKey[ItemRef]()
 WARNED = pytest.StashKey[str]()
 _EMPTY = pytest.StashKey[set[str]]()
+WAIVERS = pytest.StashKey[tuple[Waiver, ...]]()
+AUDITED = pytest.StashKey[frozenset[tuple[str, str]]]()
 
 
 class CouldNotAudit(pytest.fail.Exception):  # type: ignore[name-defined,misc]
@@ -39,6 +43,12 @@ class CouldNotAudit(pytest.fail.Exception):  # type: ignore[name-defined,misc]
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("certgate", "certgate compliance audit")
+    group.addoption(
+        "--waivers",
+        default=None,
+        metavar="PATH",
+        help="accepted exceptions (default: waivers.yaml beside the targets file, if any)",
+    )
     group.addoption(
         "--targets",
         default=None,
@@ -70,10 +80,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "certgate_control(id): the catalogue control a check tests")
+    config.addinivalue_line("markers", "certgate_waiver: the check of each waiver's own item")
     config.stash[NOW] = _now(config)
     config.stash[INVENTORY] = _load(config)
+    config.stash[WAIVERS] = _load_waivers(config)
+    config.stash[AUDITED] = frozenset()
+    if config.getoption("strict", False):  # pytest's own --strict: strict compliance too
+        config.addinivalue_line("filterwarnings", "error::certgate.ComplianceWarning")
     hosts = HostGatherer(config.stash[NOW], timeout=config.getoption("host_timeout"))
-    config.stash[GATHERER] = Gatherer(hosts)
+    pages = PageGatherer(timeout=config.getoption("host_timeout"))
+    config.add_cleanup(pages.close)
+    config.stash[GATHERER] = Gatherer(hosts, pages)
     config.stash[_EMPTY] = set()
     reports = _reports_dir(config)
     config.stash[RESULTS] = Results(
@@ -138,6 +155,21 @@ def _prepare_lab(config: pytest.Config, folder: Path) -> None:
         config.add_cleanup(server.stop)
 
 
+def _load_waivers(config: pytest.Config) -> tuple[Waiver, ...]:
+    """The waivers file, if any; exit 4 listing every problem, like the targets file."""
+    given = config.getoption("waivers")
+    path = Path(given) if given else config.stash[INVENTORY].path.parent / "waivers.yaml"
+    if not given and not path.is_file():
+        return ()
+    try:
+        return load_waivers(path)
+    except InventoryError as exc:
+        pytest.exit(
+            f"{path} has problems; nothing was audited:\n" + "\n".join(exc.problems),
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
+
+
 def _now(config: pytest.Config) -> datetime:
     given = config.getoption("now")
     if not given:
@@ -153,6 +185,12 @@ def _now(config: pytest.Config) -> datetime:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("certgate_waiver") is not None:
+        waivers = metafunc.config.stash[WAIVERS]
+        if not waivers:
+            metafunc.config.stash[_EMPTY].add(metafunc.definition.nodeid)
+        metafunc.parametrize("waiver", waivers, ids=[w.id for w in waivers])
+        return
     marker = metafunc.definition.get_closest_marker("certgate_control")
     if marker is None:
         return
@@ -160,7 +198,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     argnames = facts_fixtures(list(metafunc.fixturenames))
     inventory = metafunc.config.stash[INVENTORY]
     hosts = metafunc.config.stash[GATHERER].hosts
-    if any(a in (Artifact.HOST, Artifact.SITE) for a in control.applies_to):
+    if any(a in (Artifact.HOST, Artifact.SITE, Artifact.PAGE) for a in control.applies_to):
         hosts.resolve_all(inventory.targets)  # all names at once, concurrently
     refs = item_refs(control, inventory.targets, argnames, hosts.endpoints)
     if not refs:  # not applicable anywhere: the item is not generated at all
@@ -173,29 +211,53 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-k` deselection: see the whole inventory
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     empty = config.stash[_EMPTY]
     items[:] = [i for i in items if i.nodeid.split("[")[0] not in empty]
+    config.stash[AUDITED] = frozenset(
+        (ref.target.name, i.stash[ITEM_CONTROL].id)
+        for i in items
+        if (ref := i.stash.get(ITEM_REF, None)) is not None
+    )
 
 
 @pytest.hookimpl(trylast=True)  # after `-k`/`-m` deselection: plan only what will run
 def pytest_collection_finish(session: pytest.Session) -> None:
     hosts = session.config.stash[GATHERER].hosts
+    pages = session.config.stash[GATHERER].pages
     for item in session.items:
         ref = item.stash.get(ITEM_REF, None)
+        if ref is not None and ref.artifact is Artifact.PAGE and ref.endpoint and ref.path:
+            if ref.endpoint.address != UNRESOLVED:
+                pages.plan(ref.target, ref.endpoint, ref.path)
+            continue
         if ref is None or ref.artifact not in (Artifact.HOST, Artifact.SITE):
             continue
         endpoints = (ref.endpoint,) if ref.endpoint else hosts.endpoints(ref.target)
         for endpoint in endpoints:
             hosts.plan(endpoint, ref.target.policy.trust)
+    pages.start()  # in the background, alongside the host scan
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_itemcollected(item: pytest.Item) -> None:
-    marker = item.get_closest_marker("certgate_control")
     callspec = getattr(item, "callspec", None)
+    waiver = callspec.params.get("waiver") if callspec is not None else None
+    if isinstance(waiver, Waiver):
+        item.stash[ITEM_CONTROL] = WAIVER_CONTROL
+        item.user_properties.extend(
+            [
+                ("control", "waiver"),
+                ("manual", ""),
+                ("target", waiver.target),
+                ("subject", waiver.control),
+            ]
+        )
+        return
+    marker = item.get_closest_marker("certgate_control")
     if marker is None or callspec is None:
         return
     control = CATALOGUE[marker.args[0]]
@@ -248,6 +310,13 @@ endpoint = _facts_fixture("endpoint")
 served = _facts_fixture("served")
 expected = _facts_fixture("expected")
 addresses = _facts_fixture("addresses")
+page = _facts_fixture("page")
+
+
+@pytest.fixture(scope="session")
+def audited(pytestconfig: pytest.Config) -> frozenset[tuple[str, str]]:
+    """Every (target, control) pair the inventory has an item for, before selection."""
+    return pytestconfig.stash[AUDITED]
 
 
 @pytest.fixture(scope="session")
@@ -290,9 +359,30 @@ def pytest_runtest_makereport(
     if control is None:
         return report
     outcome, message = _classify(item, call, report)
+    if outcome is Outcome.FAILED:
+        outcome, message = _waive(item, report, message)
     if outcome is not None:
         report.certgate = (outcome, message)  # type: ignore[attr-defined]
     return report
+
+
+def _waive(item: pytest.Item, report: pytest.TestReport, message: str) -> tuple[Outcome, str]:
+    """A failure that a waiver in force covers is reported as waived (pytest: xfailed)."""
+    control, ref = item.stash[ITEM_CONTROL], item.stash.get(ITEM_REF, None)
+    now = item.config.stash[NOW]
+    waiver = next(
+        (
+            w
+            for w in item.config.stash[WAIVERS]
+            if ref and w.covers(control.id, ref.target.name, now)
+        ),
+        None,
+    )
+    if waiver is None:
+        return Outcome.FAILED, message
+    report.outcome = "skipped"
+    report.wasxfail = waiver.note()
+    return Outcome.WAIVED, f"{message} [{waiver.note()}]"
 
 
 def _classify(
@@ -332,7 +422,7 @@ class Recorder:
                 subject=props["subject"],
                 outcome=verdict[0],
                 message=verdict[1],
-                manual=CATALOGUE[props["control"]].manual,
+                manual=tuple(m for m in props["manual"].split(", ") if m),
                 nodeid=report.nodeid,
             )
         )

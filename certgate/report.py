@@ -16,12 +16,19 @@ from certgate.controls import CATALOGUE, Control
 from certgate.evidence import evidence_of
 from certgate.results import Outcome, Results
 
-_RANK = {Outcome.ERROR: 4, Outcome.FAILED: 3, Outcome.WARNING: 2, Outcome.PASSED: 1}
+_RANK = {
+    Outcome.ERROR: 5,
+    Outcome.FAILED: 4,
+    Outcome.WARNING: 3,
+    Outcome.WAIVED: 2,
+    Outcome.PASSED: 1,
+}
 _SYMBOL = {
     Outcome.PASSED: "pass",
     Outcome.FAILED: "FAIL",
     Outcome.WARNING: "warn",
     Outcome.ERROR: "ERROR",
+    Outcome.WAIVED: "waived",
 }
 
 
@@ -107,7 +114,7 @@ _MATRIX_CSS = (
     "font-size:12px;text-align:center}"
     ".certgate-passed{background:#d4f4d4}.certgate-failed{background:#f8c8c8;font-weight:bold}"
     ".certgate-warning{background:#fde9b8}.certgate-error{background:#e0c8f0;font-weight:bold}"
-    ".certgate-na{color:#999}.certgate-finding p{margin:4px 0}"
+    ".certgate-waived{background:#dde8f8}.certgate-na{color:#999}.certgate-finding p{margin:4px 0}"
     ".certgate-evidence{border-collapse:collapse;margin:6px 0;font-size:12px}"
     ".certgate-evidence th,.certgate-evidence td{border:1px solid #ddd;padding:2px 6px;"
     "text-align:left}</style>"

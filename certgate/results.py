@@ -18,6 +18,7 @@ class Outcome(enum.Enum):
     FAILED = "failed"
     WARNING = "warning"
     ERROR = "error"
+    WAIVED = "waived"  # a failure excused by a waiver in force (waivers.yaml)
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ class Results:
 
 def _tally(rows: list[ResultRow]) -> str:
     parts = []
-    for outcome in (Outcome.FAILED, Outcome.ERROR, Outcome.WARNING, Outcome.PASSED):
+    for outcome in (Outcome.FAILED, Outcome.ERROR, Outcome.WARNING, Outcome.WAIVED, Outcome.PASSED):
         hits = [r for r in rows if r.outcome is outcome]
         if not hits:
             continue
