@@ -13,6 +13,7 @@ from html import escape
 import pytest
 
 from certgate.controls import CATALOGUE, Control
+from certgate.environment import file_digest, stamp, trust_store_dates, versions
 from certgate.evidence import evidence_of
 from certgate.results import Outcome, Results
 
@@ -43,6 +44,27 @@ class HtmlReport:
         from certgate.plugin import RESULTS
 
         return self.config.stash[RESULTS]
+
+    @pytest.hookimpl(tryfirst=True)  # before pytest-html reads the environment table
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self._environment()["certgate started"] = stamp(self._results.started)
+
+    @pytest.hookimpl(tryfirst=True)  # before pytest-html writes the report
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self._environment()["certgate finished"] = stamp(datetime.now(UTC))
+
+    def _environment(self) -> dict[str, object]:
+        """pytest-metadata's table, with what the audit ran with (set once)."""
+        from pytest_metadata.plugin import metadata_key
+
+        table: dict[str, object] = self.config.stash[metadata_key]
+        if "certgate" not in table:
+            table.update(versions())
+            table["trust stores (sslyze)"] = trust_store_dates()
+            path = self._results.targets_file
+            table["targets file"] = str(path)
+            table["targets file SHA-256"] = file_digest(path)
+        return table
 
     def pytest_html_report_title(self, report: object) -> None:
         inventory = self._results.targets_file.name
