@@ -31,6 +31,7 @@ class Artifact(enum.Enum):
     PFX = "pfx"
     HOST = "host"  # what one address of the host serves: one item per address
     SITE = "site"  # the host name as a whole: one item per target with several addresses
+    PAGE = "page"  # one listed page at one address of the host: one item per address and page
 
 
 @dataclass(frozen=True)
@@ -284,6 +285,22 @@ CATALOGUE: dict[str, Control] = {
             "restart each (`iisreset`).",
             "在名稱後的每台伺服器及前端負載平衡器、WAF 上安裝同一張憑證（匯入 PFX 備份，手冊 "
             "5.10）並完成繫結，逐台重新啟動（`iisreset`）。",
+        ),
+        Control(
+            "mixed-content",
+            "The HTTPS pages load no sub-resource over plain http",
+            ("6.3",),
+            Severity.FAIL,
+            (Artifact.PAGE,),
+            "Open the page in the browser, press F12 and read the Console's 'Mixed Content' "
+            "lines; change each http:// address in the page, its stylesheets and scripts to "
+            "https:// (or a relative path on the same site), copying the file to your server "
+            "when its host has no https; in IIS, keep redirects (HTTP Redirect, URL Rewrite) "
+            "on https.",
+            "以瀏覽器開啟該網頁，按 F12 查看主控台（Console）中的「Mixed Content」訊息；將網頁、"
+            "樣式表與指令碼中每個 http:// 位址改為 https://（或同站台的相對路徑），若該主機不支援 "
+            "https，請將檔案複製到自己的伺服器；IIS 的 HTTP 重新導向與 URL Rewrite 規則也須導向 "
+            "https。",
         ),
     )
 }

@@ -28,6 +28,7 @@ from certgate.facts import (
 )
 from certgate.hosts import HostGatherer
 from certgate.keyfiles import PasswordSource, load_pfx, load_pfx_protection, load_private_key
+from certgate.pages import PageGatherer
 from certgate.targets import Target
 
 T = TypeVar("T")
@@ -36,9 +37,12 @@ T = TypeVar("T")
 class Gatherer:
     """Loads and caches the facts of every target, keyed by (target, what)."""
 
-    def __init__(self, hosts: HostGatherer | None = None) -> None:
+    def __init__(
+        self, hosts: HostGatherer | None = None, pages: PageGatherer | None = None
+    ) -> None:
         self._cache: dict[tuple[str, str], object] = {}
         self.hosts = hosts or HostGatherer(datetime.now(UTC), timeout=5.0)
+        self.pages = pages or PageGatherer(timeout=self.hosts.timeout)
 
     def _once(self, target: Target, what: str, load: Callable[[], T]) -> T:
         key = (target.name, what)

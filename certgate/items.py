@@ -9,6 +9,8 @@ from certgate.controls import Artifact, Control
 from certgate.facts import CertificateFacts
 from certgate.gather import Gatherer, server_source_count
 from certgate.hostfacts import Endpoint, EndpointFacts
+from certgate.hosts import UNRESOLVED
+from certgate.pagefacts import PageFacts
 from certgate.targets import Target
 
 
@@ -16,17 +18,21 @@ from certgate.targets import Target
 class ItemRef:
     """One test item's subject: a target and the artifact, or the address, it audits.
 
-    ``endpoint`` is set for HOST items (one address of the host name); SITE items stand for
-    the host name as a whole.
+    ``endpoint`` is set for HOST items (one address of the host name) and PAGE items (with
+    ``path``, one listed page at that address); SITE items stand for the host name as a whole.
     """
 
     target: Target
     artifact: Artifact
     endpoint: Endpoint | None = None
+    path: str | None = None
 
     @property
     def id(self) -> str:
-        """The pytest id: ``shop:csr``, ``shop@203.0.113.10:443`` or ``shop@*``."""
+        """The pytest id: ``shop:csr``, ``shop@203.0.113.10:443``,
+        ``shop@203.0.113.10:443/checkout`` or ``shop@*``."""
+        if self.artifact is Artifact.PAGE and self.endpoint is not None:
+            return f"{self.target.name}@{self.endpoint.where}{self.path}"
         if self.artifact is Artifact.HOST and self.endpoint is not None:
             return f"{self.target.name}@{self.endpoint.where}"
         if self.artifact is Artifact.SITE:
@@ -35,7 +41,10 @@ class ItemRef:
 
     @property
     def subject(self) -> str:
-        """As results.json writes it: ``csr``, ``203.0.113.10:443`` or ``*``."""
+        """As results.json writes it: ``csr``, ``203.0.113.10:443``,
+        ``203.0.113.10:443/checkout`` or ``*``."""
+        if self.artifact is Artifact.PAGE and self.endpoint is not None:
+            return f"{self.endpoint.where}{self.path}"
         if self.artifact is Artifact.HOST and self.endpoint is not None:
             return self.endpoint.where
         if self.artifact is Artifact.SITE:
@@ -115,7 +124,19 @@ def _served_leaf(g: Gatherer, ref: ItemRef) -> CertificateFacts:
     return leaf
 
 
-# What one address of a host serves (HOST) and the host name as a whole (SITE).
+def _page(g: Gatherer, ref: ItemRef) -> PageFacts:
+    assert ref.endpoint is not None
+    assert ref.path is not None
+    unresolved = g.hosts.facts(ref.target, ref.endpoint).error if _unresolved(ref) else None
+    return g.pages.judged(ref.target, ref.endpoint, ref.path, unresolved)
+
+
+def _unresolved(ref: ItemRef) -> bool:
+    return ref.endpoint is not None and ref.endpoint.address == UNRESOLVED
+
+
+# What one address of a host serves (HOST), the host name as a whole (SITE), and the pages
+# one address serves (PAGE).
 HOST_RESOLVERS: Mapping[str, Mapping[Artifact, HostResolver]] = {
     "endpoint": {Artifact.HOST: _endpoint},
     "served": {Artifact.HOST: _served},
@@ -129,7 +150,9 @@ HOST_RESOLVERS: Mapping[str, Mapping[Artifact, HostResolver]] = {
             g.hosts.facts(r.target, e) for e in g.hosts.endpoints(r.target)
         )
     },
+    "page": {Artifact.PAGE: _page},
 }
+_HOSTED = (Artifact.HOST, Artifact.SITE, Artifact.PAGE)
 
 # Fixtures every item can have, whatever its artifact.
 TARGET_FIXTURES: Mapping[str, Callable[[Target], object]] = {
@@ -155,7 +178,7 @@ def item_refs(
     refs: list[ItemRef] = []
     for target in targets:
         for artifact in control.applies_to:
-            if artifact in (Artifact.HOST, Artifact.SITE):
+            if artifact in _HOSTED:
                 refs.extend(_host_refs(target, artifact, needed, endpoints_of))
             elif all(artifact in RESOLVERS.get(n, {}) for n in needed) and _applies(
                 target, artifact, needed
@@ -167,12 +190,17 @@ def item_refs(
 def _host_refs(
     target: Target, artifact: Artifact, needed: list[str], endpoints_of: EndpointsOf
 ) -> list[ItemRef]:
-    """One item per address (HOST), or one per host name with several addresses (SITE)."""
+    """One item per address (HOST), per address and listed page (PAGE), or one per host name
+    with several addresses (SITE)."""
     if target.host is None or not all(artifact in HOST_RESOLVERS.get(n, {}) for n in needed):
         return []
     if "expected" in needed and server_source_count(target) == 0:
         return []  # served-expected needs the target's own certificate to compare with
+    if artifact is Artifact.PAGE and not target.pages:
+        return []
     endpoints = endpoints_of(target)
+    if artifact is Artifact.PAGE:
+        return [ItemRef(target, artifact, e, path) for e in endpoints for path in target.pages]
     if artifact is Artifact.SITE:
         return [ItemRef(target, artifact)] if len(endpoints) > 1 else []
     return [ItemRef(target, artifact, endpoint) for endpoint in endpoints]
@@ -190,6 +218,6 @@ def resolve(gatherer: Gatherer, ref: ItemRef, argname: str) -> object:
     """The facts fixture ``argname`` for one item (ArtifactError when it cannot be had)."""
     if argname in TARGET_FIXTURES:
         return TARGET_FIXTURES[argname](ref.target)
-    if ref.artifact in (Artifact.HOST, Artifact.SITE):
+    if ref.artifact in _HOSTED:
         return HOST_RESOLVERS[argname][ref.artifact](gatherer, ref)
     return RESOLVERS[argname][ref.artifact](gatherer, ref.target)

@@ -36,6 +36,8 @@ class Policy:
     trust: tuple[str, ...] = ("mozilla", "microsoft")  # manual 5.4: trusted root stores
     csr_required_fields: tuple[str, ...] = ("CN", "O", "L", "ST", "C")  # manual 5.1.4
     pfx_encryption: tuple[str, ...] = ("aes256", "3des")  # manual 5.9.6
+    # manual 6.3: also load each page in headless Chromium, for content scripts insert
+    mixed_content_browser: bool = False
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,7 @@ POLICY_KEYS: dict[str, _Check] = {
     "trust": _str_list,
     "csr_required_fields": _choices(SUBJECT_FIELDS),
     "pfx_encryption": _choices(PFX_ENCRYPTIONS),
+    "mixed_content_browser": _bool,
 }
 
 _PATH_KEYS = ("csr", "bundle", "certificate", "private_key", "pfx")

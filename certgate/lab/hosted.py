@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from certgate.lab import pki, servers
+from certgate.lab import pki, servers, webpages
 
 if TYPE_CHECKING:  # demo imports this module to build the lab
     from certgate.lab.demo import Chains
@@ -129,6 +129,11 @@ def _renewed(c: Chains) -> tuple[list[pki.Issued], pki.Issued]:
     return [new, c.uca], new
 
 
+def _mixed(c: Chains) -> tuple[list[pki.Issued], pki.Issued]:
+    leaf = _leaf(c, webpages.HOST)
+    return [leaf, c.uca], leaf
+
+
 def _old(c: Chains) -> tuple[list[pki.Issued], pki.Issued]:
     old = _leaf(c, "www.multi.lab", start=-330, days=397)
     return [old, c.uca], old
@@ -149,7 +154,10 @@ HOSTED: tuple[tuple[Hosted, Recipe | None], ...] = (
     (Hosted("refused", "127.0.10.12", "closed"), None),
     (Hosted("hanging", "127.0.10.13", "hanging"), None),
     (Hosted("plain-http", "127.0.10.14", "plain"), None),
+    (Hosted("mixed-content", "127.0.10.15"), _mixed),  # web pages: certgate.lab.webpages
 )
+# Hosts that serve more than the default page, by name.
+HOSTED_PAGES: dict[str, Mapping[str, servers.Page]] = {"mixed-content": webpages.PAGES}
 
 
 def build_hosted(folder: Path, chains: Chains) -> None:
@@ -191,4 +199,5 @@ def _server(folder: Path, address: str, kind: str) -> servers.LabServer:
         return servers.PlainHttpServer(address, PORT)
     chain = x509.load_pem_x509_certificates((folder / "serve.pem").read_bytes())
     key = serialization.load_pem_private_key((folder / "serve.key").read_bytes(), None)
-    return servers.TlsServer(chain, key, address=address, port=PORT)  # type: ignore[arg-type]
+    pages = HOSTED_PAGES.get(folder.name, servers.DEFAULT_PAGES)
+    return servers.TlsServer(chain, key, address=address, port=PORT, pages=pages)  # type: ignore[arg-type]

@@ -40,11 +40,16 @@ MAX_REQUEST_BYTES = 64 * 1024
 
 @dataclass(frozen=True)
 class Page:
-    """One HTTP response: status, extra headers and body (Content-Length is added)."""
+    """One HTTP response: status, extra headers and body (Content-Length is added).
+
+    An ``endless`` page sends its body without a length, then keeps sending a line every
+    0.1 s until the client hangs up or the server stops: a page that never finishes.
+    """
 
     body: bytes = b"<!doctype html><title>certgate lab</title><p>ok</p>\n"
     status: int = 200
     headers: tuple[tuple[str, str], ...] = (("Content-Type", "text/html; charset=utf-8"),)
+    endless: bool = False
 
 
 DEFAULT_PAGES: Mapping[str, Page] = {"/": Page()}
@@ -146,7 +151,7 @@ class TlsServer(LabServer):
 
     def handle(self, conn: socket.socket) -> None:
         with self._context.wrap_socket(conn, server_side=True) as tls:
-            _answer_http(tls, self.pages)
+            _answer_http(tls, self.pages, self._stopping)
 
 
 class PlainHttpServer(LabServer):
@@ -250,7 +255,9 @@ def _read_request(conn: socket.socket) -> bytes:
     return data
 
 
-def _answer_http(conn: socket.socket, pages: Mapping[str, Page]) -> None:
+def _answer_http(
+    conn: socket.socket, pages: Mapping[str, Page], stopping: threading.Event | None = None
+) -> None:
     head = _read_request(conn)
     if not head:
         return
@@ -259,7 +266,20 @@ def _answer_http(conn: socket.socket, pages: Mapping[str, Page]) -> None:
         conn.sendall(_response(Page(b"bad request\n", 400, ()), head_only=False))
         return
     path = parts[1].decode("latin-1").split("?", 1)[0]
-    conn.sendall(_response(pages.get(path, NOT_FOUND), head_only=parts[0] == b"HEAD"))
+    page = pages.get(path, NOT_FOUND)
+    if page.endless and stopping is not None and parts[0] == b"GET":
+        _trickle(conn, page, stopping)
+        return
+    conn.sendall(_response(page, head_only=parts[0] == b"HEAD"))
+
+
+def _trickle(conn: socket.socket, page: Page, stopping: threading.Event) -> None:
+    """The head and body with no length, then a line every 0.1 s, until stopped (the
+    client hanging up makes sendall raise, which ends the connection)."""
+    lines = [f"HTTP/1.1 {page.status} Lab", *(f"{n}: {v}" for n, v in page.headers)]
+    conn.sendall("\r\n".join([*lines, "Connection: close", "", ""]).encode("latin-1") + page.body)
+    while not stopping.wait(0.1):
+        conn.sendall(b"<!-- still loading -->\n")
 
 
 def _response(page: Page, *, head_only: bool) -> bytes:

@@ -1,0 +1,14 @@
+"""What browsers load (manual 6.3): no HTTPS page fetches content over plain http."""
+
+from certgate.controls import control
+from certgate.pagefacts import PageFacts
+from certgate.pagerules import mixed_content, the_fix, what_was_seen
+
+
+@control("mixed-content")
+def test_mixed_content(page: PageFacts) -> None:
+    """The HTTPS page loads no script, stylesheet, frame, image or media over http (6.3)."""
+    assert not mixed_content(page), (
+        f"{what_was_seen(page)}; manual 6.3: Chrome marks the site 'not secure' when an "
+        f"HTTPS page loads content over http: everything must come over https. {the_fix(page)}."
+    )
