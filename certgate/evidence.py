@@ -20,6 +20,7 @@ from certgate.facts import (
     SubjectFacts,
 )
 from certgate.hostfacts import EndpointFacts
+from certgate.pagefacts import InsecureLoad, PageFacts
 from certgate.rules import day
 
 
@@ -56,6 +57,8 @@ def _parts(value: object) -> tuple[object, ...]:
         return (_Html(_table(value.source, [("protection", value.describe())])),)
     if isinstance(value, EndpointFacts):
         return (_Html(endpoint_html(value)), *value.served_chain)
+    if isinstance(value, PageFacts):
+        return (_Html(page_html(value)),)
     return (value,)
 
 
@@ -78,6 +81,46 @@ def endpoint_html(facts: EndpointFacts) -> str:
             ),
         ]
     return _table(f"served at {facts.endpoint.where}", rows)
+
+
+def page_html(page: PageFacts) -> str:
+    """One page as fetched from one address, and every http load found in it, with where."""
+    rows = [
+        ("page", f"{page.url} at {page.where}"),
+        ("reproduce", page.curl_command()),
+        ("status", page.error or f"HTTP {page.status} {page.content_type or '(no type)'}"),
+    ]
+    rows += [("redirected to", url) for url in page.redirects]
+    if page.redirect_to_http:
+        rows.append(("redirected to http", page.redirect_to_http))
+    size = f"{page.size} bytes" + (
+        " (over the limit: only these were judged)" if page.truncated else ""
+    )
+    rows.append(("read", size))
+    rows += [("stylesheet read", url) for url in page.stylesheets]
+    rows += [("note", note) for note in page.notes]
+    if page.browser is not None:
+        rows.append(("headless Chromium", page.browser.error or "loaded the page"))
+    table = _table(f"page {page.where}", rows)
+    loads = page.all_insecure()
+    if not loads:
+        return table
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in _load_cells(load)) + "</tr>"
+        for load in loads
+    )
+    head = "".join(
+        f"<th>{escape(h)}</th>" for h in ("http URL", "loaded by", "browsers", "found in", "line")
+    )
+    return (
+        f'{table}<table class="certgate-evidence"><caption>loaded over http</caption>'
+        f"<tr>{head}</tr>{body}</table>"
+    )
+
+
+def _load_cells(load: InsecureLoad) -> tuple[str, str, str, str, str]:
+    line = "" if load.line is None else str(load.line)
+    return (load.url, load.element, load.treatment.value, load.found_in, line)
 
 
 def _yes_no(value: bool | None) -> str:
