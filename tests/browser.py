@@ -1,0 +1,72 @@
+"""Headless Chromium (Debian's package) for looking at what certgate produces."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+# As the machine's notes say: without the background-networking flags Chromium keeps trying
+# hosts it cannot reach; a fresh profile each time.
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-logging=stderr",
+    "--v=0",
+)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A page after its scripts ran: the DOM, and what the console said."""
+
+    dom: str
+    console: str
+
+
+def chromium() -> str:
+    """The Chromium executable (.ci/run installs Debian's `chromium`)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        raise RuntimeError(
+            "chromium is not installed: run `apt-get install chromium` (.ci/run does)"
+        )
+    return found
+
+
+def render(page: Path, screenshot: Path | None = None) -> Rendered:
+    """Load a local page, return its DOM after scripts ran; optionally save a screenshot."""
+    with tempfile.TemporaryDirectory() as profile:
+        base = [chromium(), *FLAGS, f"--user-data-dir={profile}", "--window-size=1400,1600"]
+        dumped = subprocess.run(
+            [*base, "--virtual-time-budget=3000", "--dump-dom", page.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if screenshot is not None:
+            subprocess.run(
+                [*base, f"--screenshot={screenshot}", page.as_uri()],
+                capture_output=True,
+                timeout=120,
+                check=False,
+            )
+    return Rendered(dumped.stdout, dumped.stderr)
+
+
+def console_errors(console: str) -> list[str]:
+    """Script errors Chromium logged for the page (uncaught exceptions, console.error)."""
+    return [
+        line
+        for line in console.splitlines()
+        if "CONSOLE" in line and ("Uncaught" in line or ":ERROR:" in line)
+    ]
