@@ -211,7 +211,8 @@ def html_references(text: str, url: str) -> HtmlReferences:
     collector = _Collector()
     collector.feed(text)
     collector.close()
-    if collector._style is not None:  # an unclosed <style> (or a page cut at the size limit)
+    if collector._style is not None:  # an unclosed <style> (or a page cut at the size limit):
+        collector.handle_data(collector.rawdata)  # the parser kept its text unprocessed
         collector.handle_endtag("style")
     base = url
     if collector.base_href is not None:
