@@ -16,6 +16,7 @@ at most ``MAX_STYLESHEETS`` stylesheets followed, one level deep.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import http.client
 import socket
 import ssl
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from email.message import Message
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from certgate.artifacts import ArtifactError
 from certgate.hostfacts import Endpoint
@@ -40,6 +41,7 @@ BUDGET_FACTOR = 4  # a page, its redirects, stylesheets and favicon: 4 response 
 BROWSERS = 2  # headless Chromium processes at once (each takes ~150 MB)
 _REDIRECTS = {301, 302, 303, 307, 308}
 _HTML_TYPES = {"text/html", "application/xhtml+xml"}
+_SAFE = "/?&=;:@!$'()*+,~%-._"  # characters a request target keeps as they are
 _USER_AGENT = "certgate/0.1 (mixed-content audit; manual 6.3)"
 
 
@@ -102,31 +104,58 @@ def fetch(url: str, endpoint: Endpoint, *, timeout: float, deadline: float) -> R
     address = endpoint.address if host == endpoint.host else host
     ends = min(deadline, time.monotonic() + timeout)
     conn = _Connection(host, port, address, min(timeout, max(0.05, ends - time.monotonic())))
+    # Socket timeouts bound each read, not a server that trickles its headers byte by byte:
+    # at the deadline a watchdog shuts the socket, whatever the client is waiting for.
+    fired = threading.Event()
+    watchdog = threading.Timer(max(0.0, ends - time.monotonic()) + 0.1, _shut, (conn, fired))
+    watchdog.daemon = True
+    watchdog.start()
     try:
-        return _exchange(conn, url, ends, timeout)
+        response = _exchange(conn, url, ends, timeout)
     except FetchError:
         raise
-    except TimeoutError:
-        raise FetchError(f"no complete answer within {timeout:g} s") from None
-    except ConnectionRefusedError:
-        raise FetchError(f"connection refused at {address}:{port}") from None
-    except ssl.SSLError as exc:
-        raise FetchError(f"TLS handshake failed: {exc.reason or exc}") from None
-    except http.client.IncompleteRead:
-        raise FetchError("the connection closed before the response was complete") from None
-    except (http.client.HTTPException, ConnectionError) as exc:
-        raise FetchError(f"no HTTP answer over TLS ({type(exc).__name__})") from None
-    except (UnicodeError, ValueError) as exc:
-        raise FetchError(f"cannot send {host!r} as a TLS server name: {exc}") from None
-    except OSError as exc:
-        raise FetchError(exc.strerror or str(exc)) from None
+    except Exception as exc:
+        if fired.is_set():  # whatever broke, it broke because time ran out
+            raise FetchError(f"no complete answer within {timeout:g} s") from None
+        raise _one_line(exc, host, address, port, timeout) from None
     finally:
+        watchdog.cancel()
         conn.close()
+    if fired.is_set():
+        raise FetchError(f"no complete answer within {timeout:g} s")
+    return response
+
+
+def _shut(conn: _Connection, fired: threading.Event) -> None:
+    fired.set()
+    if conn.sock is not None:
+        with contextlib.suppress(OSError):
+            conn.sock.shutdown(socket.SHUT_RDWR)
+
+
+def _one_line(exc: Exception, host: str, address: str, port: int, timeout: float) -> FetchError:
+    """Why a fetch failed, in one line (certgate bugs are re-raised as they are)."""
+    if isinstance(exc, TimeoutError):
+        return FetchError(f"no complete answer within {timeout:g} s")
+    if isinstance(exc, ConnectionRefusedError):
+        return FetchError(f"connection refused at {address}:{port}")
+    if isinstance(exc, ssl.SSLError):
+        return FetchError(f"TLS handshake failed: {exc.reason or exc}")
+    if isinstance(exc, http.client.IncompleteRead):
+        return FetchError("the connection closed before the response was complete")
+    if isinstance(exc, http.client.HTTPException | ConnectionError):
+        return FetchError(f"no HTTP answer over TLS ({type(exc).__name__})")
+    if isinstance(exc, UnicodeError | ValueError):
+        return FetchError(f"cannot send {host!r} as a TLS server name: {exc}")
+    if isinstance(exc, OSError):
+        return FetchError(exc.strerror or str(exc))
+    raise exc
 
 
 def _exchange(conn: _Connection, url: str, ends: float, timeout: float) -> Response:
     parts = urlsplit(url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # Browsers send a path as UTF-8, percent-encoded; what is already encoded stays so.
+    target = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), _SAFE)
     conn.request(
         "GET",
         target,

@@ -282,6 +282,36 @@ def test_the_host_name_is_sent_as_sni_and_host_header(chains):
     assert f"Host: {HOST}:{server.port}\r\n" in request
 
 
+class TrickledHeaders(servers.TlsServer):
+    """Sends a header line every 0.1 s, forever: each read succeeds, the answer never ends."""
+
+    def handle(self, conn: socket.socket) -> None:
+        with self._context.wrap_socket(conn, server_side=True) as tls:
+            tls.recv(4096)
+            tls.sendall(b"HTTP/1.1 200 OK\r\n")
+            while not self._stopping.wait(0.1):
+                tls.sendall(b"X-Lab: still here\r\n")
+
+
+def test_headers_that_never_end_are_cut_off_at_the_deadline(chains):
+    issued = leaf_for(HOST, chains.uca)
+    start = time.monotonic()
+    with TrickledHeaders([issued.cert, chains.uca.cert], issued.key) as server:
+        facts = fetch_page(server.endpoint(HOST), "/", timeout=0.6)
+    assert facts.error is not None
+    assert "within 0.6 s" in facts.error
+    assert time.monotonic() - start < 1.5
+
+
+def test_a_path_outside_ascii_is_sent_percent_encoded(chains):
+    issued = leaf_for(HOST, chains.uca)
+    server = Recording([issued.cert, chains.uca.cert], issued.key)
+    with server:
+        facts = fetch_page(server.endpoint(HOST), "/產品 list.html?q=a%20b", timeout=TIMEOUT)
+    assert facts.error is None
+    assert server.heads[0].startswith(b"GET /%E7%94%A2%E5%93%81%20list.html?q=a%20b HTTP/1.1\r\n")
+
+
 # --- gathering, judging, reporting -----------------------------------------------------------
 
 
