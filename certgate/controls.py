@@ -91,11 +91,13 @@ CATALOGUE: dict[str, Control] = {
             ("5.1",),
             Severity.FAIL,
             (_CSR, _CERT, Artifact.HOST),
-            "Create the certificate request again typing every field in English "
-            "(half-width letters, digits and punctuation only), e.g. O=TWCA, L=TAIPEI, "
-            "ST=TAIWAN, C=TW, and ask the CA to re-issue.",
-            "重新建立憑證要求，所有欄位一律以英文半形字元輸入（例如 O=TWCA、L=TAIPEI、"
-            "ST=TAIWAN、C=TW），再向 CA 申請重新簽發。",
+            "In IIS Manager > Server Certificates > Create Certificate Request, type every "
+            "field in English (half-width letters, digits and punctuation only), e.g. O=TWCA, "
+            "L=TAIPEI, ST=TAIWAN, C=TW; check the request with `certutil -dump request.csr` "
+            "before submitting it, and ask the CA to re-issue.",
+            "於 IIS 管理員 > 伺服器憑證 > 建立憑證要求，所有欄位一律以英文半形字元輸入"
+            "（例如 O=TWCA、L=TAIPEI、ST=TAIWAN、C=TW）；送出前以 `certutil -dump request.csr` "
+            "檢查，再向 CA 申請重新簽發。",
         ),
         Control(
             "subject-fields",
@@ -103,12 +105,13 @@ CATALOGUE: dict[str, Control] = {
             ("5.1.4",),
             Severity.FAIL,
             (_CSR,),
-            "Create the certificate request again and fill in Distinguished Name Properties: "
-            "Common name, Organization, Organizational unit, City/locality and "
-            "State/province spelled out in full in English, Country/region as the two-letter "
-            "code (TW).",
-            "重新建立憑證要求，於「辨識名稱內容」填妥一般名稱、組織、組織單位、"
-            "縣市/地區與州/省（英文全名），國家/地區填兩碼國碼（TW）。",
+            "In IIS Manager > Server Certificates > Create Certificate Request, fill in every "
+            "Distinguished Name Property: Common name, Organization, Organizational unit, "
+            "City/locality and State/province spelled out in full in English, Country/region "
+            "as the two-letter code (TW); confirm with `certutil -dump request.csr`.",
+            "於 IIS 管理員 > 伺服器憑證 > 建立憑證要求，在「辨識名稱內容」填妥一般名稱、"
+            "組織、組織單位、縣市/地區與州/省（英文全名），國家/地區填兩碼國碼（TW）；"
+            "以 `certutil -dump request.csr` 確認。",
         ),
         Control(
             "cn-hostname",
@@ -116,10 +119,12 @@ CATALOGUE: dict[str, Control] = {
             ("5.1.4.1",),
             Severity.FAIL,
             (_CSR, _CERT),
-            "Create the certificate request again with Common name set to the site's host "
-            "name only (e.g. www.example.com.tw): no 'https://', no path, no port.",
-            "重新建立憑證要求，一般名稱只填網站主機名稱（例如 www.example.com.tw），"
-            "不可含 'https://'、路徑或連接埠。",
+            "In IIS Manager > Server Certificates > Create Certificate Request, set Common "
+            "name to the site's host name only (e.g. www.example.com.tw): no 'https://', no "
+            "path, no port; confirm with `certutil -dump request.csr`.",
+            "於 IIS 管理員 > 伺服器憑證 > 建立憑證要求，一般名稱只填網站主機名稱"
+            "（例如 www.example.com.tw），不可含 'https://'、路徑或連接埠；以 "
+            "`certutil -dump request.csr` 確認。",
         ),
         Control(
             "validity",
@@ -139,9 +144,13 @@ CATALOGUE: dict[str, Control] = {
             ("5.11",),
             Severity.WARNING,
             (_CERT, Artifact.BUNDLE, Artifact.PFX, Artifact.HOST),
-            "Renew now: create a new certificate request (manual 5.1-5.8) and apply to the CA "
-            "for renewal before the expiry date.",
-            "請立即辦理展期：重新建立憑證要求（手冊 5.1-5.8）並於到期前向 CA 申請更新。",
+            "Renew now: IIS Manager > Server Certificates > Create Certificate Request (manual "
+            "5.1-5.8), apply to the CA, then Complete Certificate Request and bind the new "
+            "certificate; confirm the new expiry with `certutil -dump server.cer` and "
+            "`openssl s_client -connect HOST:443 -servername HOST`.",
+            "請立即辦理展期：於 IIS 管理員 > 伺服器憑證 > 建立憑證要求（手冊 5.1-5.8）並向 CA "
+            "申請，再完成憑證要求並重新繫結；以 `certutil -dump server.cer` 及 "
+            "`openssl s_client -connect HOST:443 -servername HOST` 確認新的到期日。",
         ),
         Control(
             "bundle-contents",
