@@ -1,4 +1,4 @@
-"""Benchmark: certgate's host scan side by side with a bare ``sslyze --certinfo``.
+"""Benchmark: a full certgate audit and its host scan side by side with bare ``sslyze --certinfo``.
 
 Run by hand, not by the tests::
 
@@ -11,8 +11,24 @@ the median wall time, its ratio to bare sslyze, and the subprocess's peak RSS (`
 The quality bar (SPEC §6): at N = 50 the audit is no slower than bare sslyze (ratio <= 1.0)
 and stays under 150 MiB.
 
-To add a column (the full pytest audit), append a :class:`Contender` to :data:`CONTENDERS`:
-a name and a function from the bench setup to the command line to run.
+The contenders:
+
+* ``sslyze``: ``python -m sslyze --certinfo`` of the N endpoints, the lab root as CA file.
+* ``scan()``: ``certgate.scan.scan()`` alone, in a subprocess.
+* ``audit``: ``python -m pytest`` in a project folder laid out as an administrator's (the
+  one-line conftest.py, a copy of checks/, a pytest.ini, targets.yaml): every control on
+  every host target -- https-binding, chain-served, chain-trusted, served-expected, and
+  rsa-2048, subject-english, validity, renewal-window on the served leaf and on the
+  target's certificate file -- and consistent-addresses for the targets with two addresses
+  (every tenth endpoint joins the one before it; none at N = 1), with report.html,
+  junit.xml and results.json written. After every run its results.json is checked: one
+  passing row per host control and endpoint, else the run counts as failed.
+
+Exit status 1 when a run failed, a peak is over 150 MiB, or the audit's ratio is over
+:data:`AUDIT_GOALS` (1.5 at N = 1, 1.0 at N = 50). Figures and where the time goes: README.md.
+
+To add a column, append a :class:`Contender` to :data:`CONTENDERS`: a name, a function from
+the bench setup to the command line to run, and optionally a check of what the run wrote.
 """
 
 from __future__ import annotations
@@ -20,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,6 +54,7 @@ from certgate.lab import demo, pki, servers  # noqa: E402
 
 HOST = "www.bench.lab"
 LIMIT_MIB = 150
+AUDIT_GOALS = {1: 1.5, 50: 1.0}  # N -> the audit's highest acceptable ratio to bare sslyze
 
 
 @dataclass(frozen=True)
@@ -45,15 +63,23 @@ class Setup:
 
     endpoints: tuple[Endpoint, ...]
     root_file: Path
+    leaf_file: Path  # the certificate every endpoint serves
     workdir: Path
 
 
 @dataclass(frozen=True)
 class Contender:
-    """One column: ``command(setup)`` is the command line timed as a subprocess."""
+    """One column: ``command(setup)`` is the command line timed as a subprocess.
+
+    It runs in ``cwd(setup)`` (default: the repository). ``verify(setup)``, when given, runs
+    after each timed run and returns what is wrong with what the run produced (None: all
+    there); a run that measured nothing is a failed run.
+    """
 
     name: str
     command: Callable[[Setup], list[str]]
+    verify: Callable[[Setup], str | None] | None = None
+    cwd: Callable[[Setup], Path] = lambda _: REPO
 
 
 @dataclass(frozen=True)
@@ -89,17 +115,108 @@ def certgate_scan(setup: Setup) -> list[str]:
     return [sys.executable, __file__, "--scan-only", str(spec)]
 
 
+# --- the full audit -------------------------------------------------------------------------
+
+# Controls with one item per address of a host target; consistent-addresses has one per
+# host name with several addresses.
+HOST_CONTROLS = (
+    "https-binding",
+    "chain-served",
+    "chain-trusted",
+    "served-expected",
+    "rsa-2048",
+    "subject-english",
+    "validity",
+    "renewal-window",
+)
+SITE_CONTROL = "consistent-addresses"
+PYTEST_INI = """\
+[pytest]
+testpaths = checks
+addopts = -ra --tb=no --assert=plain --strict-markers
+filterwarnings = default::certgate.ComplianceWarning
+"""
+
+
+def host_groups(endpoints: Sequence[Endpoint]) -> list[list[Endpoint]]:
+    """The endpoints as host targets: every tenth one is a second address of the one before."""
+    groups: list[list[Endpoint]] = []
+    for number, endpoint in enumerate(endpoints, 1):
+        if number % 10 == 0:
+            groups[-1].append(endpoint)
+        else:
+            groups.append([endpoint])
+    return groups
+
+
+def targets_yaml(setup: Setup) -> str:
+    """One host target per group: its addresses, its certificate file, the lab root as trust."""
+    lines = ["policy:", "  rsa_min_bits: 2048", "  renewal_warning_days: 60", "targets:"]
+    for number, group in enumerate(host_groups(setup.endpoints), 1):
+        first = group[0]
+        lines += [
+            f"  - name: site-{number:03d}",
+            f"    host: {first.host}",
+            f"    port: {first.port}",
+            f"    addresses: [{', '.join(e.address for e in group)}]",
+            f"    certificate: {json.dumps(str(setup.leaf_file))}",
+            f"    policy: {{trust: [{json.dumps(str(setup.root_file))}]}}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def audit_folder(setup: Setup) -> Path:
+    return setup.workdir / "audit"
+
+
+def certgate_audit(setup: Setup) -> list[str]:
+    """A project folder as an administrator has it, audited by a plain ``python -m pytest``."""
+    folder = audit_folder(setup)
+    folder.mkdir()
+    shutil.copy(REPO / "conftest.py", folder / "conftest.py")
+    shutil.copytree(
+        REPO / "checks", folder / "checks", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (folder / "pytest.ini").write_text(PYTEST_INI, encoding="utf-8")
+    (folder / "targets.yaml").write_text(targets_yaml(setup), encoding="utf-8")
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"]
+
+
+def verify_audit(setup: Setup) -> str | None:
+    """The three reports are there, with one passing row per host control and address."""
+    reports = audit_folder(setup) / "reports"
+    try:
+        missing = [n for n in ("report.html", "junit.xml") if not (reports / n).stat().st_size]
+        rows: list[dict[str, str]] = json.loads((reports / "results.json").read_text())["results"]
+    except (OSError, ValueError, KeyError) as exc:
+        return f"no usable reports in {reports}: {exc}"
+    finally:
+        shutil.rmtree(reports, ignore_errors=True)  # the next run must write its own
+    if missing:
+        return f"empty or missing: {', '.join(missing)}"
+    sites = sum(1 for g in host_groups(setup.endpoints) if len(g) > 1)
+    wanted = {c: len(setup.endpoints) for c in HOST_CONTROLS} | {SITE_CONTROL: sites}
+    problems = []
+    for control, count in wanted.items():
+        host_rows = [r for r in rows if r["control"] == control and r["subject"] != "certificate"]
+        passed = sum(1 for r in host_rows if r["outcome"] == "passed")
+        if len(host_rows) != count or passed != count:
+            problems.append(f"{control}: {passed} passed of {len(host_rows)}, wanted {count}")
+    return "; ".join(problems) or None
+
+
 CONTENDERS: list[Contender] = [
-    Contender("sslyze --certinfo", sslyze_cli),
-    Contender("certgate scan()", certgate_scan),
+    Contender("sslyze", sslyze_cli),
+    Contender("scan()", certgate_scan),
+    Contender("audit", certgate_audit, verify_audit, audit_folder),
 ]
 
 
-def measure(argv: Sequence[str]) -> Run:
+def measure(argv: Sequence[str], cwd: Path = REPO) -> Run:
     """Wall time and peak RSS of one subprocess (wait4 gives that child's own rusage)."""
     began = time.perf_counter()
     with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - began
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -109,50 +226,76 @@ def measure(argv: Sequence[str]) -> Run:
     return Run(seconds, usage.ru_maxrss / 1024, proc.returncode)  # Linux: ru_maxrss in KiB
 
 
-def serve(count: int, chains: demo.Chains) -> list[servers.LabServer]:
-    """``count`` good 3-tier endpoints, one per loopback address."""
-    leaf = pki.make_leaf(
-        pki.name(C="TW", O="certgate Lab", CN=HOST),
-        chains.uca,
-        key=pki.pooled_key(),
-        dns_names=[HOST],
-    )
+def serve(count: int, leaf: pki.Issued, chains: demo.Chains) -> list[servers.LabServer]:
+    """``count`` good 3-tier endpoints, one per loopback address, all on one port.
+
+    One port, as behind a real host name: a host target with two addresses has one port.
+    """
     chain = [leaf.cert, chains.uca.cert]
+    first = servers.TlsServer(chain, leaf.key, address="127.0.20.1")
+    port = first.endpoint(HOST).port
     return [
-        servers.TlsServer(chain, leaf.key, address=f"127.0.20.{i}") for i in range(1, count + 1)
+        first,
+        *(
+            servers.TlsServer(chain, leaf.key, address=f"127.0.20.{i}", port=port)
+            for i in range(2, count + 1)
+        ),
     ]
 
 
-def bench(count: int, rounds: int, chains: demo.Chains, root_file: Path) -> dict[str, list[Run]]:
+def bench(
+    count: int, rounds: int, chains: demo.Chains, leaf: pki.Issued, files: tuple[Path, Path]
+) -> dict[str, list[Run]]:
     """Every contender ``rounds`` times over ``count`` endpoints, alternating the order."""
     runs: dict[str, list[Run]] = {c.name: [] for c in CONTENDERS}
     with (
-        servers.serving(*serve(count, chains)) as started,
+        servers.serving(*serve(count, leaf, chains)) as started,
         tempfile.TemporaryDirectory(prefix="certgate-bench-") as scratch,
     ):
-        setup = Setup(tuple(s.endpoint(HOST) for s in started), root_file, Path(scratch))
+        endpoints = tuple(s.endpoint(HOST) for s in started)
+        setup = Setup(endpoints, *files, Path(scratch))
         commands = {c.name: c.command(setup) for c in CONTENDERS}
         for round_ in range(rounds):
             order = CONTENDERS if round_ % 2 == 0 else CONTENDERS[::-1]
             for contender in order:
-                runs[contender.name].append(measure(commands[contender.name]))
+                run = measure(commands[contender.name], contender.cwd(setup))
+                problem = contender.verify(setup) if contender.verify else None
+                if problem:
+                    sys.stderr.write(f"N={count} {contender.name}: MEASURED NOTHING: {problem}\n")
+                    run = Run(run.seconds, run.peak_mib, run.returncode or 99)
+                runs[contender.name].append(run)
     return runs
 
 
-def report(count: int, runs: dict[str, list[Run]]) -> None:
+def header() -> str:
+    columns = "".join(
+        f" | {c.name + ' s':>9} {'ratio':>5} {'MiB':>5}"
+        if i
+        else f" | {c.name + ' s':>9} {'MiB':>5}"
+        for i, c in enumerate(CONTENDERS)
+    )
+    return f"{'N':>3}{columns}"
+
+
+def report(count: int, runs: dict[str, list[Run]]) -> bool:
+    """One row of the table; False when a run failed or a bar (SPEC §6) is missed."""
     baseline = statistics.median(r.seconds for r in runs[CONTENDERS[0].name])
-    for name, these in runs.items():
+    cells, flags = [], []
+    for i, (name, these) in enumerate(runs.items()):
         median = statistics.median(r.seconds for r in these)
         peak = max(r.peak_mib for r in these)
+        ratio = f" {median / baseline:5.2f}" if i else ""
+        cells.append(f" | {median:9.2f}{ratio} {peak:5.0f}")
         failed = sum(1 for r in these if r.returncode)
-        flags = (f" FAILED x{failed}" if failed else "") + (
-            f" over {LIMIT_MIB} MiB" if peak > LIMIT_MIB else ""
-        )
-        print(
-            f"N={count:<3} {name:<22} {median:7.2f} s  ratio {median / baseline:5.2f}  "
-            f"peak {peak:6.1f} MiB{flags}",
-            flush=True,
-        )
+        if failed:
+            flags.append(f"{name} FAILED x{failed}")
+        if peak > LIMIT_MIB:
+            flags.append(f"{name} over {LIMIT_MIB} MiB")
+        goal = AUDIT_GOALS.get(count)
+        if name == "audit" and goal is not None and median / baseline > goal:
+            flags.append(f"audit ratio over {goal}")
+    print(f"{count:>3}{''.join(cells)}{'  ' if flags else ''}{', '.join(flags)}", flush=True)
+    return not flags
 
 
 def scan_only(spec_file: Path) -> int:
@@ -176,11 +319,22 @@ def main() -> int:
     if args.scan_only:
         return scan_only(args.scan_only)
     chains = demo.make_chains()
+    leaf = pki.make_leaf(
+        pki.name(C="TW", O="certgate Lab", CN=HOST),
+        chains.uca,
+        key=pki.pooled_key(),
+        dns_names=[HOST],
+    )
+    ok = True
+    print(f"median of {args.rounds} rounds; ratio = contender / sslyze; MiB = peak RSS")
+    print(header(), flush=True)
     with tempfile.TemporaryDirectory(prefix="certgate-bench-root-") as folder:
         root_file = pki.write(Path(folder) / "root.cer", chains.root.pem)
+        leaf_file = pki.write(Path(folder) / "server.cer", leaf.pem)
         for count in args.n or [1, 10, 50]:
-            report(count, bench(count, args.rounds, chains, root_file))
-    return 0
+            runs = bench(count, args.rounds, chains, leaf, (root_file, leaf_file))
+            ok = report(count, runs) and ok
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
