@@ -8,7 +8,7 @@ sslyze is imported only when the inventory has hosts.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -28,6 +28,7 @@ class HostGatherer:
         self._endpoints: dict[str, tuple[tuple[Endpoint, ...], str | None]] = {}
         self._planned: dict[Endpoint, tuple[str, ...]] = {}
         self._facts: dict[Endpoint, EndpointFacts] = {}
+        self._error: str | None = None
         self.scans = 0  # how many scans ran: one per run is the goal (SPEC §6)
         self.scanned = 0  # addresses contacted
         self.seconds = 0.0  # time spent scanning
@@ -70,18 +71,35 @@ class HostGatherer:
             return EndpointFacts(endpoint, EndpointStatus.UNREACHABLE, error=reason)
         if endpoint not in self._facts:
             self._scan(endpoint, target)
+        if endpoint not in self._facts:
+            raise ArtifactError(self._error or f"{endpoint.where}: not scanned")
         return self._facts[endpoint]
 
     def _scan(self, endpoint: Endpoint, target: Target) -> None:
+        self._planned.setdefault(endpoint, target.policy.trust)
+        self.scan_planned()
+        if self._error is not None:
+            raise ArtifactError(self._error)
+
+    def planned(self) -> list[Endpoint]:
+        """The planned addresses not scanned yet."""
+        return [e for e in self._planned if e not in self._facts]
+
+    def scan_planned(self, progress: Callable[[Endpoint, bool], None] | None = None) -> None:
+        """Scan every planned address not scanned yet: one concurrent scan. Orchestration."""
         from certgate.scan import ScanConfigError, scan
 
-        self._planned.setdefault(endpoint, target.policy.trust)
         todo = {e: t for e, t in self._planned.items() if e not in self._facts}
+        if not todo or self._error is not None:
+            return
         started = time.monotonic()
         try:
-            found = scan(list(todo), trust_for=todo, timeout=self.timeout, now=self.now)
+            found = scan(
+                list(todo), trust_for=todo, timeout=self.timeout, now=self.now, progress=progress
+            )
         except ScanConfigError as exc:
-            raise ArtifactError(f"trust policy: {exc}") from None
+            self._error = f"trust policy: {exc}"  # every host item of the run is an error
+            return
         self.scans += 1
         self.scanned += len(todo)
         self.seconds += time.monotonic() - started

@@ -28,8 +28,8 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -307,18 +307,30 @@ def _handshake(
         return _down(endpoint, EndpointStatus.UNREACHABLE, f"connection failed: {exc.strerror}")
 
 
-def _probe_all(endpoints: Sequence[Endpoint], timeout: float) -> dict[Endpoint, EndpointFacts]:
+def _probe_all(
+    endpoints: Sequence[Endpoint], timeout: float, progress: Progress
+) -> dict[Endpoint, EndpointFacts]:
     """The endpoints that cannot be scanned, with why; all probed at once."""
     if not endpoints:
         return {}
     context = _probe_context()
+    down: dict[Endpoint, EndpointFacts] = {}
     with ThreadPoolExecutor(max_workers=min(64, len(endpoints))) as pool:
-        found = pool.map(lambda e: _probe(e, timeout, context), endpoints)
-        return {e: f for e, f in zip(endpoints, found, strict=True) if f is not None}
+        futures = {pool.submit(_probe, e, timeout, context): e for e in endpoints}
+        for future in as_completed(futures):
+            endpoint, facts = futures[future], future.result()
+            progress(endpoint, facts is not None)  # a failed probe is the endpoint's verdict
+            if facts is not None:
+                down[endpoint] = facts
+    return {e: down[e] for e in endpoints if e in down}
 
 
 def _down(endpoint: Endpoint, status: EndpointStatus, reason: str) -> EndpointFacts:
     return EndpointFacts(endpoint, status, error=reason)
+
+
+Progress = Callable[[Endpoint, bool], None]
+"""(endpoint, finished): the endpoint answered the probe (False) or its facts are known (True)."""
 
 
 # --- the scan ---------------------------------------------------------------------------------
@@ -331,6 +343,7 @@ def scan(
     trust_for: Mapping[Endpoint, Sequence[str | Path]] | None = None,
     timeout: float = 5.0,
     now: datetime | None = None,
+    progress: Progress | None = None,
 ) -> dict[Endpoint, EndpointFacts]:
     """Facts for every endpoint, from one concurrent sslyze scan. Orchestration.
 
@@ -339,7 +352,10 @@ def scan(
     network step; an endpoint that cannot be audited comes back with an error status, never
     an exception. ``now`` (UTC) dates the expiry verdicts; default: the current time.
     Raises ScanConfigError only for a bad trust policy, before any connection.
+    ``progress(endpoint, finished)`` is called when an endpoint answers the probe (False)
+    and when its facts are known (True).
     """
+    report = progress or (lambda endpoint, finished: None)
     unique = list(dict.fromkeys(endpoints))
     trust_for = trust_for or {}
     when = now or datetime.now(UTC)
@@ -352,15 +368,18 @@ def scan(
             if spec not in prepared:
                 prepared[spec] = _prepare_trust(spec, Path(workdir))
             trusts[endpoint] = prepared[spec]
-        facts = _probe_all(unique, timeout)
+        facts = _probe_all(unique, timeout, report)
         live = [e for e in unique if e not in facts]
-        for endpoint, result in _run_sslyze(live, trusts, timeout).items():
+        for endpoint, result in _run_sslyze(live, trusts, timeout, report).items():
             facts[endpoint] = _from_result(endpoint, result, trusts[endpoint], when)
     return {e: facts[e] for e in unique}
 
 
 def _run_sslyze(
-    endpoints: Sequence[Endpoint], trusts: Mapping[Endpoint, _Trust], timeout: float
+    endpoints: Sequence[Endpoint],
+    trusts: Mapping[Endpoint, _Trust],
+    timeout: float,
+    progress: Progress,
 ) -> dict[Endpoint, ServerScanResult | None]:
     """One Scanner over all ``endpoints``; None for a result that never came (safety net)."""
     if not endpoints:
@@ -389,6 +408,7 @@ def _run_sslyze(
         if isinstance(result, Exception):
             raise result  # a bug in sslyze or here: surface it, never a silent timeout
         found[by_uuid[result.uuid]] = result
+        progress(by_uuid[result.uuid], True)
     return found
 
 

@@ -127,3 +127,8 @@ def test_an_audit_where_nothing_answers_never_exits_0(demo_lab, tmp_path):
     audit = run(project(tmp_path, demo_targets(demo_lab)), "-k", "host-refused")
     assert audit.status == 1
     assert audit.json["summary"]["passed"] == 0
+
+
+def test_progress_line_names_the_address_that_holds_up_the_scan(demo_audit: Audit):
+    assert "waiting for 127.0.10.13:8443" in demo_audit.stdout  # the port that never answers
+    assert "certgate: scanning 15 addresses: 15/15 done" in demo_audit.stdout
