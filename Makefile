@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.certgate-installed
 
-.PHONY: audit gate test lint lab clean
+.PHONY: audit gate test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check certgate checks tests
 	$(BIN)/ruff format --check certgate checks tests
 	$(BIN)/mypy
+
+# The speed and memory benchmark (SPEC §6): full audit vs bare sslyze at N = 1, 10, 50.
+bench: $(STAMP)
+	$(BIN)/python bench/bench_scan.py
 
 clean:
 	rm -rf .lab reports/*.html reports/*.xml reports/*.json
