@@ -92,6 +92,17 @@ class Gatherer:
             raise ArtifactError(f"{bundle.source}: no server certificate to audit: {why}")
         return members[0].certificate
 
+    def bundle_certificates(self, target: Target) -> tuple[CertificateFacts, ...]:
+        """Every certificate of the bundle's root, intermediate and server files; ArtifactError
+        when one of them cannot be read (validity must not pass on what it never saw)."""
+        bundle = self.bundle(target)
+        self.bundle_server(target)
+        unread = [m for m in bundle.members if m.role is not None and m.certificate is None]
+        if unread:
+            what = "; ".join(f"{m.name}: {m.problem}" for m in unread)
+            raise ArtifactError(f"{bundle.source}: cannot read every certificate: {what}")
+        return bundle.certificates()
+
     def chain_files(self, target: Target) -> tuple[CertificateFacts, ...]:
         """Every certificate of the target's ``chain`` files, in list order."""
         files = target.chain

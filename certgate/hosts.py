@@ -26,9 +26,10 @@ class HostGatherer:
         self.now = now
         self.timeout = timeout
         self._endpoints: dict[str, tuple[tuple[Endpoint, ...], str | None]] = {}
-        self._planned: dict[Endpoint, tuple[str, ...]] = {}
-        self._facts: dict[Endpoint, EndpointFacts] = {}
-        self._error: str | None = None
+        # (address, trust policy) pairs, in plan order; facts are judged per pair
+        self._planned: dict[tuple[Endpoint, tuple[str, ...]], None] = {}
+        self._facts: dict[tuple[Endpoint, tuple[str, ...]], EndpointFacts] = {}
+        self._errors: dict[tuple[str, ...], str] = {}  # trust policies that cannot be used
         self.scans = 0  # how many scans ran: one per run is the goal (SPEC §6)
         self.scanned = 0  # addresses contacted
         self.seconds = 0.0  # time spent scanning
@@ -62,48 +63,88 @@ class HostGatherer:
     def plan(self, endpoint: Endpoint, trust: tuple[str, ...]) -> None:
         """Include ``endpoint`` in the run's one scan, judged against ``trust``."""
         if endpoint.address != UNRESOLVED:
-            self._planned[endpoint] = trust
+            self._planned[(endpoint, trust)] = None
 
     def facts(self, target: Target, endpoint: Endpoint) -> EndpointFacts:
-        """What the endpoint served, however far the connection got."""
+        """What the endpoint served, however far the connection got, judged by the target's
+        own trust policy (two targets may share an address and trust different roots)."""
         if endpoint.address == UNRESOLVED:
             reason = self._endpoints[target.name][1] or "the name has no address"
             return EndpointFacts(endpoint, EndpointStatus.UNREACHABLE, error=reason)
-        if endpoint not in self._facts:
-            self._scan(endpoint, target)
-        if endpoint not in self._facts:
-            raise ArtifactError(self._error or f"{endpoint.where}: not scanned")
-        return self._facts[endpoint]
-
-    def _scan(self, endpoint: Endpoint, target: Target) -> None:
-        self._planned.setdefault(endpoint, target.policy.trust)
-        self.scan_planned()
-        if self._error is not None:
-            raise ArtifactError(self._error)
+        key = (endpoint, target.policy.trust)
+        if key not in self._facts:
+            self._planned[key] = None
+            self.scan_planned()
+        if key not in self._facts:
+            raise ArtifactError(self._errors.get(key[1]) or f"{endpoint.where}: not scanned")
+        return self._facts[key]
 
     def planned(self) -> list[Endpoint]:
-        """The planned addresses not scanned yet."""
-        return [e for e in self._planned if e not in self._facts]
+        """The planned addresses not scanned yet, each once."""
+        return list(dict.fromkeys(e for e, t in self._planned if (e, t) not in self._facts))
 
     def scan_planned(self, progress: Callable[[Endpoint, bool], None] | None = None) -> None:
-        """Scan every planned address not scanned yet: one concurrent scan. Orchestration."""
+        """Scan every planned address not scanned yet. Orchestration.
+
+        One concurrent scan; only an address that two targets judge against different trust
+        policies needs a second round (a scan judges each address against one policy).
+        """
+        todo = [k for k in self._planned if k not in self._facts and k[1] not in self._errors]
+        while todo:
+            batch: list[tuple[Endpoint, tuple[str, ...]]] = []
+            later: list[tuple[Endpoint, tuple[str, ...]]] = []
+            seen: set[Endpoint] = set()
+            for endpoint, trust in todo:
+                (later if endpoint in seen else batch).append((endpoint, trust))
+                seen.add(endpoint)
+            self._scan_batch(batch, progress)
+            todo = later
+
+    def _scan_batch(
+        self,
+        batch: list[tuple[Endpoint, tuple[str, ...]]],
+        progress: Callable[[Endpoint, bool], None] | None,
+    ) -> None:
         from certgate.scan import ScanConfigError, scan
 
-        todo = {e: t for e, t in self._planned.items() if e not in self._facts}
-        if not todo or self._error is not None:
-            return
         started = time.monotonic()
         try:
             found = scan(
-                list(todo), trust_for=todo, timeout=self.timeout, now=self.now, progress=progress
+                [e for e, _ in batch],
+                trust_for=dict(batch),
+                timeout=self.timeout,
+                now=self.now,
+                progress=progress,
             )
         except ScanConfigError as exc:
-            self._error = f"trust policy: {exc}"  # every host item of the run is an error
+            self._split_on_bad_trust(batch, str(exc), progress)
             return
         self.scans += 1
-        self.scanned += len(todo)
+        self.scanned += len(batch)
         self.seconds += time.monotonic() - started
-        self._facts.update(found)
+        self._facts.update({(e, t): found[e] for e, t in batch})
+
+    def _split_on_bad_trust(
+        self,
+        batch: list[tuple[Endpoint, tuple[str, ...]]],
+        reason: str,
+        progress: Callable[[Endpoint, bool], None] | None,
+    ) -> None:
+        """A trust policy that cannot be used errors its own targets' items, not the others'."""
+        from certgate.scan import ScanConfigError, check_trust
+
+        good = []
+        for endpoint, trust in batch:
+            try:
+                check_trust(trust)
+            except ScanConfigError as exc:
+                self._errors[trust] = f"trust policy: {exc}"
+                continue
+            good.append((endpoint, trust))
+        if len(good) == len(batch):  # not a trust problem after all
+            raise ScanConfigError(reason)
+        if good:
+            self._scan_batch(good, progress)
 
     def summary(self) -> str | None:
         """``scanned 14 addresses in 1 scan (2.1 s)``, or None when no host was scanned."""

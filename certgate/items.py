@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from certgate.artifacts import ArtifactError
 from certgate.controls import Artifact, Control
 from certgate.facts import CertificateFacts
 from certgate.gather import Gatherer, server_source_count
@@ -71,7 +72,7 @@ RESOLVERS: Mapping[str, Mapping[Artifact, Resolver]] = {
     },
     "certificates": {
         Artifact.CERTIFICATE: lambda g, t: (g.certificate(t),),
-        Artifact.BUNDLE: lambda g, t: g.bundle(t).certificates(),
+        Artifact.BUNDLE: lambda g, t: g.bundle_certificates(t),
         Artifact.CHAIN: lambda g, t: g.chain_files(t),
         Artifact.PFX: lambda g, t: g.pfx(t).certificates,
     },
@@ -135,6 +136,21 @@ def _unresolved(ref: ItemRef) -> bool:
     return ref.endpoint is not None and ref.endpoint.address == UNRESOLVED
 
 
+def _comparable_addresses(g: Gatherer, ref: ItemRef) -> tuple[EndpointFacts, ...]:
+    """Every address's facts, when they can be compared.
+
+    Addresses that answered and already disagree are a finding whatever the others do; when
+    those that answered agree but some did not answer, sameness cannot be known: an error.
+    """
+    facts = tuple(g.hosts.facts(ref.target, e) for e in g.hosts.endpoints(ref.target))
+    leaves = {f.leaf.sha256 for f in facts if f.leaf is not None}
+    silent = [f for f in facts if not f.reachable]
+    if silent and len(leaves) <= 1:
+        where = ", ".join(f"{f.endpoint.where} ({f.error})" for f in silent)
+        raise ArtifactError(f"cannot compare the addresses: {where}; see https-binding")
+    return facts
+
+
 # What one address of a host serves (HOST), the host name as a whole (SITE), and the pages
 # one address serves (PAGE).
 HOST_RESOLVERS: Mapping[str, Mapping[Artifact, HostResolver]] = {
@@ -145,11 +161,7 @@ HOST_RESOLVERS: Mapping[str, Mapping[Artifact, HostResolver]] = {
     "certificates": {Artifact.HOST: lambda g, r: _served(g, r).served_chain},
     "leaf": {Artifact.HOST: _served_leaf},
     "expected": {Artifact.HOST: lambda g, r: g.server_sources(r.target)[0]},
-    "addresses": {
-        Artifact.SITE: lambda g, r: tuple(
-            g.hosts.facts(r.target, e) for e in g.hosts.endpoints(r.target)
-        )
-    },
+    "addresses": {Artifact.SITE: lambda g, r: _comparable_addresses(g, r)},
     "page": {Artifact.PAGE: _page},
 }
 _HOSTED = (Artifact.HOST, Artifact.SITE, Artifact.PAGE)

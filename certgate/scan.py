@@ -69,6 +69,7 @@ __all__ = [
     "Endpoint",
     "EndpointFacts",
     "ScanConfigError",
+    "check_trust",
     "resolve",
     "scan",
 ]
@@ -177,6 +178,12 @@ def _prepare_trust(spec: Sequence[str | Path], workdir: Path) -> _Trust:
         str(i) if isinstance(i, str) and i in BUNDLED_STORES else Path(i).name for i in spec
     )
     return _Trust(words, labels, custom_file, by_subject)
+
+
+def check_trust(spec: Sequence[str | Path]) -> None:
+    """Raise ScanConfigError when a trust policy cannot be used (unknown store, bad file)."""
+    with tempfile.TemporaryDirectory(prefix="certgate-trust-") as workdir:
+        _prepare_trust(spec, Path(workdir))
 
 
 def _write_pem(certs: Sequence[x509.Certificate], workdir: Path) -> Path:

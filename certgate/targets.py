@@ -167,7 +167,11 @@ def _host(v: Any) -> tuple[Any, str | None]:
         return None, problem
     if "://" in value or "/" in value or ":" in value or " " in value:
         return None, f"expected a bare host name like www.example.com.tw, got {value!r}"
-    return value.rstrip(".").lower(), None
+    try:  # an internationalised name (測試.台灣) is audited in its DNS form (xn--...)
+        ascii_name = value.rstrip(".").encode("idna").decode("ascii")
+    except UnicodeError:
+        return None, f"{value!r} is not a valid host name"
+    return ascii_name.lower(), None
 
 
 def _addresses(v: Any) -> tuple[Any, str | None]:
@@ -265,8 +269,10 @@ def load_inventory(
         prepare_lab(inventory.lab)
     if check_files:
         for where, key, file in problems.files:
-            if not file.is_file():
-                problems.add(f"{where}: key {key!r}", f"no such file {file}")
+            if file.is_dir():
+                problems.add(f"{where}: key {key!r}", f"{file} is a folder, not a file")
+            elif not file.is_file():
+                problems.add(f"{where}: key {key!r}", _missing(key, file))
     if problems.lines or inventory is None:
         raise InventoryError(problems.lines or [f"{path}: empty targets file"])
     return inventory
@@ -340,15 +346,17 @@ def _target(index: int, raw: Any, policy: Policy, base: Path, problems: _Problem
         problems.add(f"target #{index + 1}", f"expected a mapping, got {_show(raw)}")
         return None
     name = raw.get("name")
-    if not isinstance(name, str) or not _SLUG.match(name):
+    ok = isinstance(name, str) and bool(_SLUG.match(name))
+    where = f"target {name!r}" if ok else f"target #{index + 1}"
+    if "name" not in raw:
+        problems.add(where, "key 'name' is missing: every target needs a name (e.g. shop)")
+    elif not ok:
+        shown = repr(name) if isinstance(name, str) else _show(name)
         problems.add(
-            f"target #{index + 1}: key 'name'",
-            "expected a slug of lower-case letters, digits and '-' (e.g. shop)",
+            f"{where}: key 'name'",
+            f"expected a slug of lower-case letters, digits and '-' (e.g. shop), got {shown}",
         )
-        return None
-    where = f"target {name!r}"
     values: dict[str, Any] = {}
-    ok = True
     for key, value in raw.items():
         if key in ("name", "policy"):
             continue
@@ -377,7 +385,7 @@ def _target(index: int, raw: Any, policy: Policy, base: Path, problems: _Problem
             _note_files(where, key, converted, base, problems)
     target_policy = _policy(raw.get("policy", {}), policy, f"{where}: key 'policy'", problems, base)
     ok = _check_shape(where, raw, problems) and ok
-    if not ok:
+    if not ok or not isinstance(name, str):
         return None
     for key in _PATH_KEYS:
         if key in values:
@@ -385,6 +393,12 @@ def _target(index: int, raw: Any, policy: Policy, base: Path, problems: _Problem
     if "chain" in values:
         values["chain"] = tuple(_absolute(base / p) for p in values["chain"])
     return Target(name=name, policy=target_policy, **values)
+
+
+def _missing(key: str, file: Path) -> str:
+    if key == "trust" and file.name.isalpha():
+        return f"no trust store {file.name!r} (known: {', '.join(TRUST_STORES)}) and no such file"
+    return f"no such file {file}"
 
 
 def _absolute(path: Path) -> Path:

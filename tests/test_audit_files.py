@@ -130,6 +130,12 @@ def test_bad_files_are_errors_never_passes(demo, target, subject):
     assert all(r["message"] and "\n" not in r["message"] for r in audited)
 
 
+def test_validity_never_passes_a_bundle_it_could_not_read_whole(demo):
+    row = demo.row("validity", "bundle-csr-as-cer", "bundle")
+    assert row["outcome"] == "error"
+    assert "certificate request" in row["message"]
+
+
 def test_pfx_encryption_names_what_it_found(demo):
     message = demo.row("pfx-encryption", "pfx-rc2-40", "pfx")["message"]
     assert "rc2-40" in message.lower()

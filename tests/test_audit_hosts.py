@@ -132,3 +132,37 @@ def test_an_audit_where_nothing_answers_never_exits_0(demo_lab, tmp_path):
 def test_progress_line_names_the_address_that_holds_up_the_scan(demo_audit: Audit):
     assert "waiting for 127.0.10.13:8443" in demo_audit.stdout  # the port that never answers
     assert "certgate: scanning 15 addresses: 15/15 done" in demo_audit.stdout
+
+
+def test_targets_sharing_an_address_are_judged_by_their_own_trust(demo_lab, tmp_path):
+    from tests.audit import project, run
+
+    targets = f"""
+lab: {demo_lab}
+targets:
+  - {{name: own-root, host: www.good.lab, port: 8443, addresses: [127.0.10.1],
+      policy: {{trust: [{demo_lab}/pki/root.cer]}}}}
+  - {{name: public-only, host: www.good.lab, port: 8443, addresses: [127.0.10.1],
+      policy: {{trust: [mozilla]}}}}
+"""
+    audit = run(project(tmp_path, targets), "-k", "chain-trusted")
+    assert audit.row("chain-trusted", "own-root", "127.0.10.1:8443")["outcome"] == "passed"
+    public = audit.row("chain-trusted", "public-only", "127.0.10.1:8443")
+    assert public["outcome"] == "failed"
+    assert "untrusted root" in public["message"]
+    assert "certgate: scanned 2 addresses in 2 scans" in audit.stdout
+
+
+def test_consistent_addresses_cannot_pass_when_an_address_is_silent(demo_lab, tmp_path):
+    from tests.audit import project, run
+
+    targets = f"""
+lab: {demo_lab}
+targets:
+  - {{name: half-down, host: www.good.lab, port: 8443, addresses: [127.0.10.1, 127.0.10.12],
+      policy: {{trust: [{demo_lab}/pki/root.cer]}}}}
+"""
+    audit = run(project(tmp_path, targets), "-k", "consistent-addresses or https-binding")
+    row = audit.row("consistent-addresses", "half-down", "*")
+    assert row["outcome"] == "error"
+    assert "127.0.10.12:8443 (connection refused" in row["message"]

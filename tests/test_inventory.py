@@ -115,3 +115,31 @@ def test_paths_are_relative_to_the_targets_file(tmp_path):
     (sub / "server.cer").write_text("x")
     inventory = load_inventory(write(sub, "targets:\n  - {name: a, certificate: server.cer}\n"))
     assert inventory.target("a").certificate == (sub / "server.cer").resolve()
+
+
+def test_a_bad_or_missing_name_does_not_hide_the_targets_other_problems(tmp_path):
+    text = (
+        "targets:\n"
+        "  - {name: Bad_Name, host: 12, adresses: [1.2.3.4]}\n"
+        "  - {host: a.example.tw, csr: nope.csr}\n"
+    )
+    joined = "\n".join(problems_of(write(tmp_path, text)))
+    assert "target #1: key 'name': expected a slug" in joined
+    assert "got 'Bad_Name'" in joined
+    assert "target #1: key 'host': expected a non-empty string, got an integer" in joined
+    assert "target #1: key 'adresses': unknown key" in joined
+    assert "target #2: key 'name' is missing" in joined
+    assert "target #2: key 'csr': no such file" in joined
+
+
+def test_internationalised_host_names_are_audited_in_their_dns_form(tmp_path):
+    inventory = load_inventory(write(tmp_path, "targets:\n  - {name: a, host: 測試.台灣}\n"))
+    assert inventory.target("a").host == "xn--g6w251d.xn--kpry57d"
+
+
+def test_unknown_trust_store_and_folder_given_as_file(tmp_path):
+    (tmp_path / "certs").mkdir()
+    text = "policy: {trust: [mozila]}\ntargets:\n  - {name: a, certificate: certs}\n"
+    joined = "\n".join(problems_of(write(tmp_path, text)))
+    assert "no trust store 'mozila' (known: mozilla, microsoft" in joined
+    assert "is a folder, not a file" in joined
