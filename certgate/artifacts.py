@@ -221,6 +221,9 @@ def load_csr(path: Path) -> CsrFacts:
         what = _describe_label(block.label)
         return _undecodable(source, CsrFraming.NOT_A_CSR, f"the file holds {what}, not a CSR")
     problems = _framing_problems(block)
+    count = len(_LOOSE_BEGIN.findall(text))
+    if count > 1:  # only the first would be judged, and the CA would not know which one
+        problems += (f"the file holds {count} PEM blocks; submit exactly one request",)
     framing = CsrFraming.MANGLED_PEM if problems else CsrFraming.PEM
     try:
         der = _b64decode(block.body)

@@ -18,8 +18,10 @@ LIKELY_CAUSES = (
 
 TRUST_FIXES = {
     TrustProblem.UNTRUSTED_ROOT: (
-        "install the CA's root.cer in certlm.msc > Trusted Root Certification Authorities "
-        "on the clients, or use a certificate from a publicly trusted CA"
+        "if the issuer named is an intermediate (uca_1.cer of a 4-tier chain), install it in "
+        "certlm.msc > Intermediate Certification Authorities on the server and `iisreset`; "
+        "if it is a root, install the CA's root.cer in Trusted Root Certification "
+        "Authorities on the clients, or use a certificate from a publicly trusted CA"
     ),
     TrustProblem.INCOMPLETE_CHAIN: (
         "install uca.cer (uca_1.cer and uca_2.cer) from cert.zip in certlm.msc > Intermediate "

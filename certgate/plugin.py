@@ -125,6 +125,8 @@ def _reports_dir(config: pytest.Config) -> Path:
 
 def _default_outputs(config: pytest.Config, reports: Path) -> None:
     """Write report.html and junit.xml under reports/ unless told otherwise."""
+    if config.option.collectonly:
+        return  # listing the items audits nothing: keep the last audit's reports
     reports.mkdir(parents=True, exist_ok=True)
     if getattr(config.option, "htmlpath", "unset") is None:
         config.option.htmlpath = str(reports / "report.html")
@@ -141,10 +143,17 @@ def _load(config: pytest.Config) -> Inventory:
     except InventoryError as exc:
         count = len(exc.problems)
         noun = "problem" if count == 1 else "problems"
+        _remove_stale_reports(_reports_dir(config))
         pytest.exit(
             f"{path} has {count} {noun}; nothing was audited:\n" + "\n".join(exc.problems),
             returncode=pytest.ExitCode.USAGE_ERROR,
         )
+
+
+def _remove_stale_reports(reports: Path) -> None:
+    """Nothing was audited: a previous run's reports must not pass for this one's (CI)."""
+    for name in ("report.html", "junit.xml", "results.json"):
+        (reports / name).unlink(missing_ok=True)
 
 
 def _prepare_lab(config: pytest.Config, folder: Path) -> None:
@@ -166,6 +175,7 @@ def _load_waivers(config: pytest.Config) -> tuple[Waiver, ...]:
     try:
         return load_waivers(path)
     except InventoryError as exc:
+        _remove_stale_reports(_reports_dir(config))
         pytest.exit(
             f"{path} has problems; nothing was audited:\n" + "\n".join(exc.problems),
             returncode=pytest.ExitCode.USAGE_ERROR,
@@ -447,7 +457,8 @@ class Recorder:
         )
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        self.results.finish(datetime.now(UTC))
+        if not session.config.option.collectonly:
+            self.results.finish(datetime.now(UTC))
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """One line per target: how its items came out."""

@@ -65,6 +65,8 @@ class Results:
         counts = {o.value: 0 for o in Outcome}
         for row in self.rows:
             counts[row.outcome.value] += 1
+        if not counts[Outcome.WAIVED.value]:
+            del counts[Outcome.WAIVED.value]  # SPEC §4's four keys, unless waivers were used
         return counts
 
     def target_lines(self) -> list[str]:

@@ -112,6 +112,21 @@ def abbreviated_fields(subject: SubjectFacts) -> tuple[str, ...]:
     )
 
 
+def subject_field_problems(subject: SubjectFacts, required: tuple[str, ...]) -> tuple[str, ...]:
+    """Every way the subject falls short of manual 5.1.4, each said with its sub-section."""
+    found = []
+    missing = missing_fields(subject, required)
+    if missing:
+        found.append(f"lacks {', '.join(missing)} (5.1.4)")
+    country = country_problem(subject)
+    if country:
+        found.append(f"{country} (5.1.4.6)")
+    short = abbreviated_fields(subject)
+    if short:
+        found.append(f"{', '.join(short)} abbreviated, not the full name (5.1.4.4/5.1.4.5)")
+    return tuple(found)
+
+
 def _is_abbreviation(value: str) -> bool:
     # Only Latin letters: two CJK characters (臺灣) are a full name, judged by subject-english.
     return 0 < len(value) <= 2 and value.isascii() and value.isalpha()

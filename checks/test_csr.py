@@ -2,7 +2,7 @@
 
 from certgate.controls import control
 from certgate.facts import CsrFacts, SubjectFacts
-from certgate.rules import abbreviated_fields, country_problem, missing_fields
+from certgate.rules import subject_field_problems
 from certgate.targets import Policy
 
 
@@ -26,20 +26,10 @@ def test_csr_format(csr_file: CsrFacts) -> None:
 @control("subject-fields")
 def test_subject_fields(subject: SubjectFacts, policy: Policy) -> None:
     """The subject has every required field, C as a two-letter code, L/ST in full (5.1.4)."""
-    missing = missing_fields(subject, policy.csr_required_fields)
-    assert not missing, (
-        f"{subject.source} subject '{subject.rfc4514()}' lacks {', '.join(missing)}; manual "
-        f"5.1.4 requires {', '.join(policy.csr_required_fields)} to be filled in. Create the "
-        "request again and complete every Distinguished Name Property in English."
-    )
-    country = country_problem(subject)
-    assert country is None, (
-        f"{subject.source}: {country}; manual 5.1.4.6 requires the two-letter country code "
-        "(e.g. TW). Create the request again choosing the Country/region from the list."
-    )
-    short = abbreviated_fields(subject)
-    assert not short, (
-        f"{subject.source}: {', '.join(short)} is an abbreviation; manual 5.1.4.4/5.1.4.5 "
-        "require the full name of the city and state in English (e.g. L=TAIPEI, ST=TAIWAN). "
-        "Create the request again with the names spelled out."
+    problems = subject_field_problems(subject, policy.csr_required_fields)
+    assert not problems, (
+        f"{subject.source} subject '{subject.rfc4514()}': {'; '.join(problems)}; manual 5.1.4 "
+        f"requires {', '.join(policy.csr_required_fields)} in English, the city and state "
+        "spelled out (L=TAIPEI, ST=TAIWAN) and C as the two-letter code (TW). Create the "
+        "request again in IIS and complete every Distinguished Name Property."
     )

@@ -167,3 +167,10 @@ def test_pkcs7_given_as_certificate_is_named(tmp_path):
     text = "-----BEGIN PKCS7-----\nMIIB\n-----END PKCS7-----\n"
     with pytest.raises(ArtifactError, match="PKCS#7 bundle, not a certificate"):
         load_certificate(pki.write(tmp_path / "a.p7b", text))
+
+
+def test_two_requests_in_one_file_is_a_framing_problem(tmp_path, csr_der):
+    text = pki.csr_pem(csr_der) + pki.csr_pem(csr_der)
+    facts = load_csr(pki.write(tmp_path / "a.csr", text))
+    assert not facts.intact_pem
+    assert "the file holds 2 PEM blocks; submit exactly one request" in facts.framing_problems

@@ -130,3 +130,13 @@ def test_expiry_phrases(chains):
 
 def test_two_cjk_characters_are_not_an_abbreviation():
     assert abbreviated_fields(subject(L="臺北", ST="TW")) == ("ST='TW'",)
+
+
+def test_subject_field_problems_are_all_reported_at_once():
+    from certgate.rules import subject_field_problems
+
+    found = subject_field_problems(subject(CN="a.tw", C="tw", ST="TW", L="TP"), ("CN", "O"))
+    assert len(found) == 3
+    assert found[0] == "lacks O (5.1.4)"
+    assert "capitals: TW" in found[1]
+    assert "L='TP'" in found[2]
