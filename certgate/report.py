@@ -84,7 +84,10 @@ class HtmlReport:
     def pytest_html_results_summary(
         self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
     ) -> None:
-        prefix.append(matrix_html(self._results))
+        from certgate.plugin import INVENTORY
+
+        order = [t.name for t in self.config.stash[INVENTORY].targets]
+        prefix.append(matrix_html(self._results, order))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -143,8 +146,11 @@ _MATRIX_CSS = (
 )
 
 
-def matrix_html(results: Results) -> str:
-    """Targets × controls: the worst outcome of each cell's items, n.a. when none."""
+def matrix_html(results: Results, order: list[str] | None = None) -> str:
+    """Targets × controls: the worst outcome of each cell's items, n.a. when none.
+
+    Rows follow ``order`` (the inventory's) where given; waiver rows and the like come last.
+    """
     worst: dict[tuple[str, str], Outcome] = {}
     targets: list[str] = []
     for row in results.rows:
@@ -153,7 +159,9 @@ def matrix_html(results: Results) -> str:
         cell = (row.target, row.control)
         if cell not in worst or _RANK[row.outcome] > _RANK[worst[cell]]:
             worst[cell] = row.outcome
-    controls = [c for c in CATALOGUE if any(k[1] == c for k in worst)]
+    rank = {name: i for i, name in enumerate(order or [])}
+    targets.sort(key=lambda t: rank.get(t, len(rank)))
+    controls = [c for c in (*CATALOGUE, "waiver") if any(k[1] == c for k in worst)]
     head = "".join(f"<th>{escape(c)}</th>" for c in controls)
     body = "".join(_matrix_row(t, controls, worst) for t in targets)
     counts = ", ".join(f"{n} {o}" for o, n in results.summary().items())
