@@ -24,8 +24,10 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, replace
 from email.message import Message
+from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from certgate.artifacts import ArtifactError
@@ -386,6 +388,16 @@ class PageGatherer:
                 self._fetches[key] = self._pool.submit(fetch_page, *key, timeout=self.timeout)
             if browser and key not in self._browsed:
                 self._browsed[key] = self._pool.submit(self._browse, key)
+
+    def status(self) -> tuple[int, int]:
+        """(pages done, pages started), browser loads counted as pages."""
+        jobs: list[Future[Any]] = [*self._fetches.values(), *self._browsed.values()]
+        return sum(1 for job in jobs if job.done()), len(jobs)
+
+    def wait(self) -> None:
+        """Until every page started so far is fetched (failures are kept in the futures)."""
+        jobs: list[Future[Any]] = [*self._fetches.values(), *self._browsed.values()]
+        wait_for(jobs)
 
     def _browse(self, key: PageKey) -> BrowserFacts:
         from certgate.browser import browse

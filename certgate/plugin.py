@@ -252,23 +252,27 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         for endpoint in endpoints:
             hosts.plan(endpoint, ref.target.policy.trust)
     pages.start()  # in the background, alongside the host scan
-    _scan_hosts(session.config, hosts)
+    _scan_hosts(session.config, hosts, pages)
     # Everything collected lives until the end of the run: keep the garbage collector from
     # walking it again and again (a measurable share of a 50-host audit, bench/README.md).
     gc.freeze()
     session.config.add_cleanup(gc.unfreeze)
 
 
-def _scan_hosts(config: pytest.Config, hosts: HostGatherer) -> None:
-    """The run's one host scan, before the first test, with a progress line."""
+def _scan_hosts(config: pytest.Config, hosts: HostGatherer, pages: PageGatherer) -> None:
+    """The run's one host scan and the page fetches, before the first test, with a progress
+    line (tests would otherwise wait on them one by one, silently)."""
     planned = hosts.planned()
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if not planned:
-        return
-    if reporter is None or config.option.collectonly:
+    if (not planned and not pages.status()[1]) or reporter is None or config.option.collectonly:
         return  # scanned lazily by the first item that needs it, if any runs
-    progress = ScanProgress(reporter, planned)
-    progress.run(lambda: hosts.scan_planned(progress.update))
+    progress = ScanProgress(reporter, planned, pages.status)
+
+    def work() -> None:
+        hosts.scan_planned(progress.update)
+        pages.wait()
+
+    progress.run(work)
 
 
 @pytest.hookimpl(tryfirst=True)

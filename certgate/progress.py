@@ -17,8 +17,14 @@ TICK = 1.0
 class ScanProgress:
     """Counts addresses as they answer and finish (called from scan threads), shows it."""
 
-    def __init__(self, reporter: pytest.TerminalReporter, planned: list[Endpoint]) -> None:
+    def __init__(
+        self,
+        reporter: pytest.TerminalReporter,
+        planned: list[Endpoint],
+        pages: Callable[[], tuple[int, int]] = lambda: (0, 0),
+    ) -> None:
         self.reporter = reporter
+        self.pages = pages  # (done, started) of the page fetches running alongside
         self.total = len(planned)
         self.pending = set(planned)  # facts not known yet
         self.silent = set(planned)  # has not even answered the first handshake
@@ -41,6 +47,9 @@ class ScanProgress:
         elapsed = time.monotonic() - self.started
         done = self.total - left
         text = f"certgate: scanning {self.total} addresses: {done}/{self.total} done"
+        pages_done, pages = self.pages()
+        if pages:
+            text += f", pages {pages_done}/{pages} fetched"
         if silent and elapsed >= SLOW_AFTER:
             names = ", ".join(e.where for e in silent[:3]) + (" ..." if len(silent) > 3 else "")
             text += f"; waiting for {names} ({elapsed:.0f} s)"
