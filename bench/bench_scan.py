@@ -42,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,10 +131,14 @@ HOST_CONTROLS = (
     "renewal-window",
 )
 SITE_CONTROL = "consistent-addresses"
-PYTEST_INI = """\
+# The audit runs with the repository's own pytest options (pyproject.toml), as `pytest` does.
+_ADDOPTS = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["pytest"][
+    "ini_options"
+]["addopts"]
+PYTEST_INI = f"""\
 [pytest]
 testpaths = checks
-addopts = -ra --tb=no --assert=plain --strict-markers
+addopts = {" ".join(_ADDOPTS)}
 filterwarnings = default::certgate.ComplianceWarning
 """
 

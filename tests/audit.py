@@ -7,11 +7,16 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+# The audit's own options, as the repository's pyproject.toml gives them to `pytest`.
+AUDIT_ADDOPTS: list[str] = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))[
+    "tool"
+]["pytest"]["ini_options"]["addopts"]
 
 
 @dataclass
@@ -53,8 +58,7 @@ def project(folder: Path, targets_yaml: str) -> Path:
     )
     (folder / "targets.yaml").write_text(targets_yaml, encoding="utf-8")
     (folder / "pytest.ini").write_text(
-        "[pytest]\ntestpaths = checks\naddopts = -ra --tb=no --assert=plain\n",
-        encoding="utf-8",
+        f"[pytest]\ntestpaths = checks\naddopts = {' '.join(AUDIT_ADDOPTS)}\n", encoding="utf-8"
     )
     return folder
 
