@@ -59,7 +59,7 @@ from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum
 from sslyze.scanner.scanner import Scanner
 from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
-from certgate.artifacts import certificate_facts
+from certgate.artifacts import ArtifactError, certificate_facts, read_bytes
 from certgate.facts import CertificateFacts
 from certgate.hostfacts import Endpoint, EndpointFacts, EndpointStatus, TrustProblem
 
@@ -217,14 +217,9 @@ def _bundled_anchors(store_name: str) -> tuple[x509.Certificate, ...]:
 def _read_trust_file(path: Path) -> list[x509.Certificate]:
     """Root certificates from a PEM file (one or many) or a DER .cer, as the CA mails them."""
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_TRUST_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise ScanConfigError(f"trust file {path}: no such file") from None
-    except OSError as exc:
-        raise ScanConfigError(f"trust file {path}: cannot read: {exc.strerror}") from None
-    if len(data) > MAX_TRUST_FILE_BYTES:
-        raise ScanConfigError(f"trust file {path}: larger than 4 MiB, not a root certificate file")
+        data = read_bytes(path, MAX_TRUST_FILE_BYTES)
+    except ArtifactError as exc:
+        raise ScanConfigError(f"trust file {exc}") from None
     try:
         if b"-----BEGIN" in data:
             return x509.load_pem_x509_certificates(data)

@@ -8,17 +8,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-# As the machine's notes say: without the background-networking flags Chromium keeps trying
-# hosts it cannot reach; a fresh profile each time.
+from certgate.browser import FLAGS as BROWSER_FLAGS
+
+# certgate's own Chromium flags (headless, no background networking), minus its DevTools
+# pipe, plus console logging so script errors can be read.
 FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *(f for f in BROWSER_FLAGS if f != "--remote-debugging-pipe"),
     "--enable-logging=stderr",
     "--v=0",
 )
