@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
 from datetime import datetime
@@ -57,11 +56,6 @@ def _store_version(path: Path) -> str:
         if key in text:
             return text.split(key, 1)[1].split("\n", 1)[0].strip(" '\"")
     return "?"
-
-
-def file_digest(path: Path) -> str:
-    """The SHA-256 of a file, to pin which inventory was audited."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def stamp(moment: datetime) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from certgate.artifacts import ArtifactError, load_certificate, load_csr
+from certgate.artifacts import ArtifactError, load_certificate, load_csr, read_bytes
 from certgate.bundle import load_bundle, load_certificates
 from certgate.chain import certification_path
 from certgate.facts import (
@@ -27,7 +27,13 @@ from certgate.facts import (
     PfxFacts,
 )
 from certgate.hosts import HostGatherer
-from certgate.keyfiles import PasswordSource, load_pfx, load_pfx_protection, load_private_key
+from certgate.keyfiles import (
+    PasswordSource,
+    load_private_key,
+    pfx_facts,
+    pfx_protection,
+    pfx_source,
+)
 from certgate.pages import PageGatherer
 from certgate.targets import Target
 
@@ -122,7 +128,15 @@ class Gatherer:
         assert target.pfx is not None
         path = target.pfx
         password = PasswordSource(target.pfx_password_env, "pfx_password_env")
-        return self._once(target, "pfx", lambda: load_pfx(path, password))
+        return self._once(
+            target, "pfx", lambda: pfx_facts(self._pfx_bytes(target), pfx_source(path), password)
+        )
+
+    def _pfx_bytes(self, target: Target) -> bytes:
+        """The PFX file, read once for both pfx() and pfx_protection()."""
+        assert target.pfx is not None
+        path = target.pfx
+        return self._once(target, "pfx bytes", lambda: read_bytes(path))
 
     def pfx_server(self, target: Target) -> CertificateFacts:
         """The PFX's server certificate; ArtifactError when it holds none."""
@@ -140,7 +154,11 @@ class Gatherer:
         """How the target's PKCS#12 file is protected (needs no password)."""
         assert target.pfx is not None
         path = target.pfx
-        return self._once(target, "pfx_protection", lambda: load_pfx_protection(path))
+        return self._once(
+            target,
+            "pfx_protection",
+            lambda: pfx_protection(self._pfx_bytes(target), pfx_source(path)),
+        )
 
     # --- certification paths (manual 5.4, 5.5, 5.7.1.2) ------------------------------------
 

@@ -105,6 +105,8 @@ APPLIES_WHEN: Mapping[tuple[str, Artifact], Callable[[Target], bool]] = {
     ),
     ("pairing", Artifact.CSR): lambda t: t.has(Artifact.CSR) and server_source_count(t) > 0,
     ("pairing", Artifact.CERTIFICATE): lambda t: server_source_count(t) > 1,
+    # served-expected compares with the target's own certificate: it needs one
+    ("expected", Artifact.HOST): lambda t: server_source_count(t) > 0,
 }
 HostResolver = Callable[[Gatherer, ItemRef], object]
 
@@ -206,8 +208,8 @@ def _host_refs(
     with several addresses (SITE)."""
     if target.host is None or not all(artifact in HOST_RESOLVERS.get(n, {}) for n in needed):
         return []
-    if "expected" in needed and server_source_count(target) == 0:
-        return []  # served-expected needs the target's own certificate to compare with
+    if not all(condition(target) for condition in _conditions(artifact, needed)):
+        return []
     if artifact is Artifact.PAGE and not target.pages:
         return []
     endpoints = endpoints_of(target)
@@ -218,9 +220,14 @@ def _host_refs(
     return [ItemRef(target, artifact, endpoint) for endpoint in endpoints]
 
 
+def _conditions(artifact: Artifact, needed: list[str]) -> list[Callable[[Target], bool]]:
+    """The APPLIES_WHEN conditions of the fixtures a check takes, for this artifact."""
+    return [APPLIES_WHEN[(n, artifact)] for n in needed if (n, artifact) in APPLIES_WHEN]
+
+
 def _applies(target: Target, artifact: Artifact, needed: list[str]) -> bool:
     """Whether the target has this artifact's item: by APPLIES_WHEN, else by having its file."""
-    conditions = [APPLIES_WHEN[(n, artifact)] for n in needed if (n, artifact) in APPLIES_WHEN]
+    conditions = _conditions(artifact, needed)
     if conditions:
         return all(condition(target) for condition in conditions)
     return target.has(artifact)

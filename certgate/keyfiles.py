@@ -124,8 +124,16 @@ def _check_key_pem(data: bytes, source: str) -> None:
 
 def load_pfx(path: Path, password: PasswordSource) -> PfxFacts:
     """Open a PKCS#12 file with its password and describe what it holds."""
-    source = f"PFX {shown(path)}"
-    data = read_bytes(path)
+    return pfx_facts(read_bytes(path), pfx_source(path), password)
+
+
+def pfx_source(path: Path) -> str:
+    """How messages name a PKCS#12 file: ``PFX certs/shop.pfx``."""
+    return f"PFX {shown(path)}"
+
+
+def pfx_facts(data: bytes, source: str, password: PasswordSource) -> PfxFacts:
+    """What a PKCS#12 file's bytes hold, opened with its password."""
     structure = _structure(data, source)
     opened = _open(data, source, structure, password)
     certificates = [c.certificate for c in (opened.cert, *opened.additional_certs) if c]
@@ -142,8 +150,11 @@ def load_pfx(path: Path, password: PasswordSource) -> PfxFacts:
 
 def load_pfx_protection(path: Path) -> PfxEncryptionFacts:
     """How a PKCS#12 file is protected (manual 5.9.6); needs no password."""
-    source = f"PFX {shown(path)}"
-    data = read_bytes(path)
+    return pfx_protection(read_bytes(path), pfx_source(path))
+
+
+def pfx_protection(data: bytes, source: str) -> PfxEncryptionFacts:
+    """How a PKCS#12 file's bytes are protected; needs no password."""
     structure = _structure(data, source)
     return PfxEncryptionFacts(
         source=source,

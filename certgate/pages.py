@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import functools
 import http.client
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, replace
@@ -235,7 +236,32 @@ def page_url(endpoint: Endpoint, path: str) -> str:
     return f"https://{endpoint.host}{port}{path}"
 
 
-def fetch_page(endpoint: Endpoint, path: str, *, timeout: float) -> PageFacts:
+class SharedFetches:
+    """Stylesheets and /favicon.ico that several pages of one address share are fetched once
+    per run, as a browser's cache would (a failure is shared too)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[tuple[Endpoint, str], Future[Followed]] = {}
+
+    def follow(self, url: str, endpoint: Endpoint, *, timeout: float, deadline: float) -> Followed:
+        """:func:`follow`, once per (address, URL)."""
+        with self._lock:
+            job = self._jobs.get((endpoint, url))
+            mine = job is None
+            if job is None:
+                job = self._jobs[(endpoint, url)] = Future()
+        if mine:
+            try:
+                job.set_result(follow(url, endpoint, timeout=timeout, deadline=deadline))
+            except FetchError as exc:
+                job.set_exception(exc)
+        return job.result()
+
+
+def fetch_page(
+    endpoint: Endpoint, path: str, *, timeout: float, shared: SharedFetches | None = None
+) -> PageFacts:
     """Fetch one page from one address and find every http load in it (orchestration: the
     page, its redirects, its stylesheets one level deep, and its favicon request)."""
     url = page_url(endpoint, path)
@@ -265,7 +291,7 @@ def fetch_page(endpoint: Endpoint, path: str, *, timeout: float) -> PageFacts:
         return replace(facts, error=problem)
     if not _is_html(answer):
         return facts
-    return _judge_html(facts, answer, endpoint, timeout, deadline)
+    return _judge_html(facts, answer, endpoint, timeout, deadline, shared or SharedFetches())
 
 
 def _is_html(response: Response) -> bool:
@@ -288,14 +314,20 @@ def decode(body: bytes, charset: str | None) -> str:
 
 
 def _judge_html(
-    facts: PageFacts, answer: Response, endpoint: Endpoint, timeout: float, deadline: float
+    facts: PageFacts,
+    answer: Response,
+    endpoint: Endpoint,
+    timeout: float,
+    deadline: float,
+    shared: SharedFetches,
 ) -> PageFacts:
     found = html_references(decode(answer.body, answer.charset), answer.url)
     insecure = [_load(ref, answer.url) for ref in found.references if ref.insecure]
     sheets = [ref for ref in found.references if ref.stylesheet and not ref.insecure]
-    read, notes = _stylesheets(sheets, answer.url, endpoint, timeout, deadline, insecure)
+    get = functools.partial(shared.follow, endpoint=endpoint, timeout=timeout, deadline=deadline)
+    read, notes = _stylesheets(sheets, answer.url, get, insecure)
     if not found.has_icon:
-        notes += _favicon(answer.url, endpoint, timeout, deadline, insecure)
+        notes += _favicon(answer.url, get, insecure)
     return replace(
         facts, html=True, insecure=tuple(insecure), stylesheets=tuple(read), notes=tuple(notes)
     )
@@ -305,13 +337,12 @@ def _load(ref: Reference, found_in: str) -> InsecureLoad:
     return InsecureLoad(ref.url, ref.element, ref.treatment, found_in, ref.line)
 
 
+Get = Callable[[str], Followed]
+"""Fetch a URL of the page's address, following https redirects (shared across pages)."""
+
+
 def _stylesheets(
-    sheets: Sequence[Reference],
-    page: str,
-    endpoint: Endpoint,
-    timeout: float,
-    deadline: float,
-    insecure: list[InsecureLoad],
+    sheets: Sequence[Reference], page: str, get: Get, insecure: list[InsecureLoad]
 ) -> tuple[list[str], list[str]]:
     """Read each https stylesheet once (one level deep); add its http loads to ``insecure``."""
     read: list[str] = []
@@ -321,7 +352,7 @@ def _stylesheets(
         notes.append(f"{len(unique) - MAX_STYLESHEETS} more stylesheets were not read")
     for url in unique[:MAX_STYLESHEETS]:
         try:
-            got = follow(url, endpoint, timeout=timeout, deadline=deadline)
+            got = get(url)
         except FetchError as exc:
             notes.append(f"stylesheet {url} not read: {exc}")
             continue
@@ -340,13 +371,11 @@ def _stylesheets(
     return read, notes
 
 
-def _favicon(
-    page: str, endpoint: Endpoint, timeout: float, deadline: float, insecure: list[InsecureLoad]
-) -> list[str]:
+def _favicon(page: str, get: Get, insecure: list[InsecureLoad]) -> list[str]:
     """A page that links no icon makes browsers ask for /favicon.ico: judge where it leads."""
     url = urljoin(page, "/favicon.ico")
     try:
-        got = follow(url, endpoint, timeout=timeout, deadline=deadline)
+        got = get(url)
     except FetchError as exc:
         return [f"{url} not checked: {exc}"]
     if got.to_http is not None:
@@ -373,6 +402,7 @@ class PageGatherer:
         self._planned: dict[PageKey, bool] = {}  # -> whether headless Chromium is asked too
         self._fetches: dict[PageKey, Future[PageFacts]] = {}
         self._browsed: dict[PageKey, Future[BrowserFacts]] = {}
+        self._shared = SharedFetches()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="certgate-page")
         self._browsers = threading.Semaphore(BROWSERS)
 
@@ -385,7 +415,9 @@ class PageGatherer:
         """Fetch every planned page not yet started, in the background."""
         for key, browser in self._planned.items():
             if key not in self._fetches:
-                self._fetches[key] = self._pool.submit(fetch_page, *key, timeout=self.timeout)
+                self._fetches[key] = self._pool.submit(
+                    fetch_page, *key, timeout=self.timeout, shared=self._shared
+                )
             if browser and key not in self._browsed:
                 self._browsed[key] = self._pool.submit(self._browse, key)
 

@@ -13,7 +13,7 @@ from html import escape
 import pytest
 
 from certgate.controls import CATALOGUE, Control
-from certgate.environment import file_digest, stamp, trust_store_dates, versions
+from certgate.environment import stamp, trust_store_dates, versions
 from certgate.evidence import evidence_of
 from certgate.results import Outcome, Results
 
@@ -61,9 +61,11 @@ class HtmlReport:
         if "certgate" not in table:
             table.update(versions())
             table["trust stores (sslyze)"] = trust_store_dates()
-            path = self._results.targets_file
-            table["targets file"] = str(path)
-            table["targets file SHA-256"] = file_digest(path)
+            from certgate.plugin import INVENTORY
+
+            inventory = self.config.stash[INVENTORY]
+            table["targets file"] = str(inventory.path)
+            table["targets file SHA-256"] = inventory.sha256
         return table
 
     def pytest_html_report_title(self, report: object) -> None:

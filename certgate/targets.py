@@ -6,6 +6,7 @@ one line each, naming the file, the target and the key.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import re
@@ -83,6 +84,7 @@ class Inventory:
     policy: Policy
     targets: tuple[Target, ...]
     lab: Path | None = None
+    sha256: str = ""  # of the file as it was read, for the report's environment table
 
     def target(self, name: str) -> Target:
         """The target called ``name`` (KeyError when there is none)."""
@@ -254,7 +256,8 @@ def load_inventory(
     """
     problems = _Problems(str(path))
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+        raw = yaml.safe_load(data.decode("utf-8"))
     except OSError as exc:
         raise InventoryError([f"{path}: cannot read the targets file: {exc.strerror}"]) from None
     except UnicodeDecodeError:
@@ -265,6 +268,8 @@ def load_inventory(
         reason = getattr(exc, "problem", None) or "malformed YAML"
         raise InventoryError([f"{path}: {where}: not valid YAML: {reason}"]) from None
     inventory = _inventory(raw, path, problems)
+    if inventory is not None:
+        inventory = replace(inventory, sha256=hashlib.sha256(data).hexdigest())
     if inventory is not None and inventory.lab is not None and prepare_lab is not None:
         prepare_lab(inventory.lab)
     if check_files:

@@ -52,6 +52,13 @@ def test_consistent_addresses_names_which_address_serves_what(demo_audit: Audit)
     assert new["outcome"] == "passed"
 
 
+def test_consistent_addresses_passes_when_every_server_was_renewed(demo_audit: Audit):
+    assert demo_audit.row("consistent-addresses", "host-two-servers", "*")["outcome"] == "passed"
+    for address in ("127.0.10.1:8443", "127.0.10.16:8443"):
+        row = demo_audit.row("served-expected", "host-two-servers", address)
+        assert row["outcome"] == "passed"
+
+
 def test_trust_failures_are_told_apart(demo_audit: Audit):
     def message(target: str, address: str) -> str:
         return str(demo_audit.row("chain-trusted", target, address)["message"])
@@ -107,9 +114,9 @@ def test_report_shows_the_reproducing_command(demo_audit: Audit):
 
 
 def test_every_address_is_scanned_once_in_one_scan(demo_audit: Audit):
-    # 13 host addresses of the host targets, 2 behind www.multi.lab, none for the name that
-    # does not resolve; the four pages-* targets share www.mixed.lab at 127.0.10.15
-    assert "certgate: scanned 15 addresses in 1 scan" in demo_audit.stdout
+    # 127.0.10.1-16: the host targets' addresses (two targets share 127.0.10.1, the four
+    # pages-* targets share 127.0.10.15), none for the name that does not resolve
+    assert "certgate: scanned 16 addresses in 1 scan" in demo_audit.stdout
 
 
 def test_selection_scans_only_the_selected_target(demo_lab, tmp_path):
@@ -131,7 +138,7 @@ def test_an_audit_where_nothing_answers_never_exits_0(demo_lab, tmp_path):
 
 def test_progress_line_names_the_address_that_holds_up_the_scan(demo_audit: Audit):
     assert "waiting for 127.0.10.13:8443" in demo_audit.stdout  # the port that never answers
-    assert "certgate: scanning 15 addresses: 15/15 done" in demo_audit.stdout
+    assert "certgate: scanning 16 addresses: 16/16 done" in demo_audit.stdout
 
 
 def test_targets_sharing_an_address_are_judged_by_their_own_trust(demo_lab, tmp_path):

@@ -379,3 +379,39 @@ def test_evidence_escapes_what_comes_from_the_page(site):
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "curl -k --resolve" in html
+
+
+class CountingPages(dict[str, servers.Page]):
+    """Lab pages that count how often each path is asked for."""
+
+    def __init__(self, pages: dict[str, servers.Page]) -> None:
+        super().__init__(pages)
+        self.asked: dict[str, int] = {}
+
+    def get(self, key, default=None):
+        self.asked[key] = self.asked.get(key, 0) + 1
+        return super().get(key, default)
+
+
+def test_a_stylesheet_and_favicon_shared_by_pages_are_fetched_once(chains):
+    page = webpages.html('<link rel="stylesheet" href="/shared.css">', icon=False)
+    pages = CountingPages(
+        {
+            "/a.html": page,
+            "/b.html": page,
+            "/shared.css": servers.Page(b"body{}", 200, (("Content-Type", "text/css"),)),
+            "/favicon.ico": webpages.redirect("http://cdn.mixed.lab/favicon.ico"),
+        }
+    )
+    issued = leaf_for(HOST, chains.uca)
+    with servers.TlsServer([issued.cert, chains.uca.cert], issued.key, pages=pages) as server:
+        gatherer = PageGatherer(timeout=TIMEOUT)
+        for path in ("/a.html", "/b.html"):
+            gatherer.plan(target(), server.endpoint(HOST), path)
+        gatherer.start()
+        for path in ("/a.html", "/b.html"):  # both still judged on what was fetched
+            facts = gatherer.facts(target(), server.endpoint(HOST), path)
+            assert [load.url for load in facts.insecure] == ["http://cdn.mixed.lab/favicon.ico"]
+        gatherer.close()
+    assert pages.asked["/shared.css"] == 1
+    assert pages.asked["/favicon.ico"] == 1

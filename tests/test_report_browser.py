@@ -48,3 +48,12 @@ def test_values_from_the_wild_are_escaped(chains, tmp_path):
     assert console_errors(page.console) == []
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.dom  # shown as text
     assert hostile not in page.dom  # never as markup
+
+
+def test_environment_table_pins_the_audited_targets_file(demo_audit: Audit):
+    import hashlib
+
+    targets = demo_audit.reports.parent / "targets.yaml"
+    html = (demo_audit.reports / "report.html").read_text(encoding="utf-8")
+    assert hashlib.sha256(targets.read_bytes()).hexdigest() in html
+    assert "trust stores (sslyze)" in html

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from certgate.lab import files, hosted, pki, servers
 
-LAB_VERSION = 4  # 2: certificate files (cert.zip, chains, keys, PFX) in files/; 3: hosts/
+LAB_VERSION = 5  # 2: certificate files (cert.zip, chains, keys, PFX) in files/; 3: hosts/
 # 4: hosts/mixed-content (web pages for mixed-content)
 MAX_AGE = timedelta(hours=12)
 GOOD = {"C": "TW", "ST": "TAIWAN", "L": "TAIPEI", "O": "certgate Lab", "OU": "SYSTEM"}

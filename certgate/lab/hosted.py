@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -28,77 +28,42 @@ PORT = 8443  # unprivileged, so the demo runs without root; the manual's 443 is 
 
 @dataclass(frozen=True)
 class Hosted:
-    """One lab endpoint: what it serves (``kind``) at which loopback address."""
+    """One lab endpoint: what it serves at which loopback address.
+
+    ``kind`` tls serves a leaf for ``cn`` issued by ``issuer`` (lab: the 3-tier CA, or the
+    4-tier one with ``four``; rogue: a CA nobody trusts; self: self-signed), followed by the
+    CAs named in ``send`` (attributes of Chains, or "rogue"), valid from ``start`` days for
+    ``days`` days. ``twin_of`` serves another host's files: a second server behind one name.
+    """
 
     name: str
     address: str
-    kind: str = "tls"  # tls | closed | hanging | plain | reset
+    kind: str = "tls"  # tls | closed | hanging | plain
+    cn: str = ""
+    send: tuple[str, ...] = ("uca",)
+    issuer: str = "lab"  # lab | rogue | self
+    four: bool = False
+    start: int = -1
+    days: int = 397
+    twin_of: str | None = None
 
 
-def _leaf(
-    chains: Chains,
-    host: str,
-    *,
-    four: bool = False,
-    days: int = 397,
-    start: int = -1,
-    issuer: pki.Issued | None = None,
-) -> pki.Issued:
-    ca = issuer or (chains.uca_2 if four else chains.uca)
-    subject = pki.name(C="TW", ST="TAIWAN", L="TAIPEI", O="certgate Lab", CN=host)
-    begin = pki.now() + timedelta(days=start)
+def _leaf(chains: Chains, host: Hosted, issuer: pki.Issued) -> pki.Issued:
+    subject = pki.name(C="TW", ST="TAIWAN", L="TAIPEI", O="certgate Lab", CN=host.cn)
+    begin = pki.now() + timedelta(days=host.start)
     return pki.make_leaf(
         subject,
-        ca,
+        issuer,
         key=pki.pooled_key(),
-        dns_names=[host],
+        dns_names=[host.cn],
         not_before=begin,
-        not_after=begin + timedelta(days=days),
+        not_after=begin + timedelta(days=host.days),
     )
 
 
-Recipe = Callable[["Chains"], tuple[list[pki.Issued], pki.Issued]]
-"""chains -> (certificates to serve, leaf first; the certificate the target expects)"""
-
-
-def _good3(c: Chains) -> tuple[list[pki.Issued], pki.Issued]:
-    leaf = _leaf(c, "www.good.lab")
-    return [leaf, c.uca], leaf
-
-
-def _good4(c: Chains) -> tuple[list[pki.Issued], pki.Issued]:
-    leaf = _leaf(c, "shop.good.lab", four=True)
-    return [leaf, c.uca_2, c.uca_1], leaf
-
-
-def _leaf_only(c: Chains) -> tuple[list[pki.Issued], pki.Issued]:
-    leaf = _leaf(c, "leafonly.lab")
-    return [leaf], leaf
-
-
-def _leaf_root(c: Chains) -> tuple[list[pki.Issued], pki.Issued]:
-    leaf = _leaf(c, "leafroot.lab")
-    return [leaf, c.root], leaf
-
-
-def _wrong_order(c: Chains) -> tuple[list[pki.Issued], pki.Issued]:
-    leaf = _leaf(c, "order.lab", four=True)
-    return [leaf, c.uca_1, c.uca_2], leaf
-
-
-def _expired(c: Chains) -> tuple[list[pki.Issued], pki.Issued]:
-    leaf = _leaf(c, "expired.lab", start=-400, days=390)
-    return [leaf, c.uca], leaf
-
-
-def _wrong_name(c: Chains) -> tuple[list[pki.Issued], pki.Issued]:
-    leaf = _leaf(c, "other.lab")
-    return [leaf, c.uca], leaf
-
-
-def _self_signed(c: Chains) -> tuple[list[pki.Issued], pki.Issued]:
+def _self_signed(host: Hosted) -> pki.Issued:
     key = pki.pooled_key()
-    subject = pki.name(C="TW", O="certgate Lab", CN="selfsigned.lab")
+    subject = pki.name(C="TW", O="certgate Lab", CN=host.cn)
     begin = pki.now() - timedelta(days=1)
     cert = (
         x509.CertificateBuilder()
@@ -107,54 +72,45 @@ def _self_signed(c: Chains) -> tuple[list[pki.Issued], pki.Issued]:
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(begin)
-        .not_valid_after(begin + timedelta(days=365))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("selfsigned.lab")]), False)
+        .not_valid_after(begin + timedelta(days=host.days))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host.cn)]), False)
         .sign(key, hashes.SHA256())
     )
-    me = pki.Issued(cert, key)
-    return [me], me
+    return pki.Issued(cert, key)
 
 
-def _untrusted(c: Chains) -> tuple[list[pki.Issued], pki.Issued]:
-    rogue_root = pki.make_root("certgate Rogue Root CA", key=pki.pooled_key("rsa", 2048, 1))
-    rogue_ca = pki.make_intermediate(
-        "certgate Rogue SSL CA", rogue_root, key=pki.pooled_key("rsa", 2048, 2)
-    )
-    leaf = _leaf(c, "rogue.lab", issuer=rogue_ca)
-    return [leaf, rogue_ca], leaf
+def _rogue_ca() -> pki.Issued:
+    root = pki.make_root("certgate Rogue Root CA", key=pki.pooled_key("rsa", 2048, 1))
+    return pki.make_intermediate("certgate Rogue SSL CA", root, key=pki.pooled_key("rsa", 2048, 2))
 
 
-def _renewed(c: Chains) -> tuple[list[pki.Issued], pki.Issued]:
-    new = _leaf(c, "www.multi.lab")
-    return [new, c.uca], new
+def _served(chains: Chains, host: Hosted) -> list[pki.Issued]:
+    """The certificates the host sends, leaf first."""
+    if host.issuer == "self":
+        return [_self_signed(host)]
+    cas = {"rogue": _rogue_ca()} if host.issuer == "rogue" or "rogue" in host.send else {}
+    cas.update({n: getattr(chains, n) for n in ("root", "uca", "uca_1", "uca_2")})
+    issuer = cas["rogue"] if host.issuer == "rogue" else cas["uca_2" if host.four else "uca"]
+    return [_leaf(chains, host, issuer), *(cas[n] for n in host.send)]
 
 
-def _mixed(c: Chains) -> tuple[list[pki.Issued], pki.Issued]:
-    leaf = _leaf(c, webpages.HOST)
-    return [leaf, c.uca], leaf
-
-
-def _old(c: Chains) -> tuple[list[pki.Issued], pki.Issued]:
-    old = _leaf(c, "www.multi.lab", start=-330, days=397)
-    return [old, c.uca], old
-
-
-HOSTED: tuple[tuple[Hosted, Recipe | None], ...] = (
-    (Hosted("good-3tier", "127.0.10.1"), _good3),
-    (Hosted("good-4tier", "127.0.10.2"), _good4),
-    (Hosted("leaf-only", "127.0.10.3"), _leaf_only),
-    (Hosted("leaf-root", "127.0.10.4"), _leaf_root),
-    (Hosted("wrong-order", "127.0.10.5"), _wrong_order),
-    (Hosted("expired", "127.0.10.6"), _expired),
-    (Hosted("wrong-name", "127.0.10.7"), _wrong_name),
-    (Hosted("self-signed", "127.0.10.8"), _self_signed),
-    (Hosted("untrusted-root", "127.0.10.9"), _untrusted),
-    (Hosted("multi-new", "127.0.10.10"), _renewed),
-    (Hosted("multi-old", "127.0.10.11"), _old),
-    (Hosted("refused", "127.0.10.12", "closed"), None),
-    (Hosted("hanging", "127.0.10.13", "hanging"), None),
-    (Hosted("plain-http", "127.0.10.14", "plain"), None),
-    (Hosted("mixed-content", "127.0.10.15"), _mixed),  # web pages: certgate.lab.webpages
+HOSTED: tuple[Hosted, ...] = (
+    Hosted("good-3tier", "127.0.10.1", cn="www.good.lab"),
+    Hosted("good-4tier", "127.0.10.2", cn="shop.good.lab", four=True, send=("uca_2", "uca_1")),
+    Hosted("leaf-only", "127.0.10.3", cn="leafonly.lab", send=()),
+    Hosted("leaf-root", "127.0.10.4", cn="leafroot.lab", send=("root",)),
+    Hosted("wrong-order", "127.0.10.5", cn="order.lab", four=True, send=("uca_1", "uca_2")),
+    Hosted("expired", "127.0.10.6", cn="expired.lab", start=-400, days=390),
+    Hosted("wrong-name", "127.0.10.7", cn="other.lab"),
+    Hosted("self-signed", "127.0.10.8", cn="selfsigned.lab", issuer="self", days=365),
+    Hosted("untrusted-root", "127.0.10.9", cn="rogue.lab", issuer="rogue", send=("rogue",)),
+    Hosted("multi-new", "127.0.10.10", cn="www.multi.lab"),
+    Hosted("multi-old", "127.0.10.11", cn="www.multi.lab", start=-330),
+    Hosted("refused", "127.0.10.12", "closed"),
+    Hosted("hanging", "127.0.10.13", "hanging"),
+    Hosted("plain-http", "127.0.10.14", "plain"),
+    Hosted("mixed-content", "127.0.10.15", cn=webpages.HOST),  # pages: certgate.lab.webpages
+    Hosted("good-3tier-twin", "127.0.10.16", twin_of="good-3tier"),
 )
 # Hosts that serve more than the default page, by name.
 HOSTED_PAGES: dict[str, Mapping[str, servers.Page]] = {"mixed-content": webpages.PAGES}
@@ -163,14 +119,15 @@ HOSTED_PAGES: dict[str, Mapping[str, servers.Page]] = {"mixed-content": webpages
 def build_hosted(folder: Path, chains: Chains) -> None:
     """Write each TLS host's ``serve.pem`` (chain as served), ``serve.key`` and ``server.cer``."""
     hosts = []
-    for host, recipe in HOSTED:
-        hosts.append({"name": host.name, "address": host.address, "kind": host.kind})
-        if recipe is None:
+    for host in HOSTED:
+        files = host.twin_of or host.name
+        hosts.append({"name": files, "address": host.address, "kind": host.kind})
+        if host.kind != "tls" or host.twin_of:
             continue
-        served, expected = recipe(chains)
+        served = _served(chains, host)
         pki.write(folder / host.name / "serve.pem", b"".join(i.pem for i in served))
         pki.write(folder / host.name / "serve.key", pki.key_pem(served[0].key))
-        pki.write(folder / host.name / "server.cer", expected.pem)
+        pki.write(folder / host.name / "server.cer", served[0].pem)
     (folder / "hosts.json").write_text(json.dumps(hosts, indent=1) + "\n", encoding="utf-8")
 
 
