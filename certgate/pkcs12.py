@@ -2,7 +2,7 @@
 
 cryptography opens a PKCS#12 file but does not say which algorithms protect it, and that is
 what manual 5.9.6 is about (AES-256 by default, TripleDES-SHA1 for older systems). This
-module is a small, bounded BER reader for the outer layers of RFC 7292 only: the MAC, the
+module reads, with :mod:`certgate.der`, the outer layers of RFC 7292 only: the MAC, the
 encryption of each AuthenticatedSafe content and of each key bag. It decrypts nothing,
 needs no password and keeps no content: only algorithm names and iteration counts.
 """
@@ -12,13 +12,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from certgate.der import (
+    EXPLICIT_0,
+    INTEGER,
+    OCTETS,
+    OCTETS_CONSTRUCTED,
+    OID,
+    SEQUENCE,
+    DerError,
+    Reader,
+    Tlv,
+    algorithm,
+    expect,
+    integer,
+    oid_text,
+)
 from certgate.facts import Pkcs12Protection
 
-MAX_DEPTH = 24  # PKCS#12 nests about 10 levels; deeper input is hostile or broken
-MAX_ITEMS = 4096  # TLVs read per file; a real .pfx holds a few hundred
-
-_SEQUENCE, _SET, _OCTETS, _OCTETS_CONSTRUCTED = 0x30, 0x31, 0x04, 0x24
-_INTEGER, _OID, _EXPLICIT_0 = 0x02, 0x06, 0xA0
+_SEQUENCE, _OCTETS, _OCTETS_CONSTRUCTED = SEQUENCE, OCTETS, OCTETS_CONSTRUCTED
+_INTEGER, _OID, _EXPLICIT_0 = INTEGER, OID, EXPLICIT_0
 
 _DATA = "1.2.840.113549.1.7.1"
 _SIGNED_DATA = "1.2.840.113549.1.7.2"
@@ -76,8 +88,7 @@ _DIGESTS = {
 }
 
 
-class Pkcs12Error(Exception):
-    """The bytes are not a PKCS#12 structure this reader understands (the text says why)."""
+Pkcs12Error = DerError  # the bytes are not a PKCS#12 structure this reader understands
 
 
 @dataclass(frozen=True)
@@ -85,80 +96,22 @@ class Pkcs12Structure:
     """The protection of a PKCS#12 file: MAC algorithm and iterations, each part's encryption.
 
     ``mac_algorithm`` and ``mac_iterations`` are None when the file has no MAC.
+    ``length`` is where the structure ends: Windows and some tools pad the file after it
+    (openssl reads such files), and what follows is not part of it.
     """
 
     mac_algorithm: str | None
     mac_iterations: int | None
     parts: tuple[Pkcs12Protection, ...]
-
-
-@dataclass(frozen=True)
-class _Tlv:
-    """One BER element: its tag byte and its content octets (for indefinite lengths, the
-    content up to the end-of-contents marker)."""
-
-    tag: int
-    content: bytes
-
-
-class _Reader:
-    """Reads BER elements with limits on nesting and on the number of elements."""
-
-    def __init__(self) -> None:
-        self.items = 0
-
-    def one(self, data: bytes, depth: int = 0) -> _Tlv:
-        """The single element ``data`` holds (trailing bytes are an error)."""
-        tlv, end = self._read(data, 0, depth)
-        if end != len(data):
-            raise Pkcs12Error("unexpected bytes after the end of the structure")
-        return tlv
-
-    def children(self, tlv: _Tlv, depth: int) -> list[_Tlv]:
-        """The elements inside a constructed element."""
-        if not tlv.tag & 0x20:
-            raise Pkcs12Error(f"expected a constructed element, found tag 0x{tlv.tag:02x}")
-        found, pos = [], 0
-        while pos < len(tlv.content):
-            child, pos = self._read(tlv.content, pos, depth + 1)
-            found.append(child)
-        return found
-
-    def _read(self, data: bytes, pos: int, depth: int) -> tuple[_Tlv, int]:
-        self.items += 1
-        if depth > MAX_DEPTH or self.items > MAX_ITEMS:
-            raise Pkcs12Error("the structure is nested too deeply or too large")
-        if pos + 2 > len(data):
-            raise Pkcs12Error("the file is truncated")
-        tag, first = data[pos], data[pos + 1]
-        pos += 2
-        if tag & 0x1F == 0x1F:
-            raise Pkcs12Error("multi-byte tags do not occur in PKCS#12")
-        if first == 0x80:  # indefinite length (BER, as some Windows exports use)
-            if not tag & 0x20:
-                raise Pkcs12Error("an indefinite length on a primitive element")
-            start = pos
-            while data[pos : pos + 2] != b"\x00\x00":
-                _, pos = self._read(data, pos, depth + 1)
-            return _Tlv(tag, data[start:pos]), pos + 2
-        length = first
-        if first & 0x80:
-            size = first & 0x7F
-            if not 1 <= size <= 4 or pos + size > len(data):
-                raise Pkcs12Error("an element length is malformed")
-            length = int.from_bytes(data[pos : pos + size], "big")
-            pos += size
-        if pos + length > len(data):
-            raise Pkcs12Error("the file is truncated")
-        return _Tlv(tag, data[pos : pos + length]), pos + length
+    length: int
 
 
 def read_structure(data: bytes) -> Pkcs12Structure:
     """The protection of the PKCS#12 file ``data``; Pkcs12Error when it is not one."""
     if data[:1] != bytes([_SEQUENCE]):
         raise Pkcs12Error("the file is not binary DER (a PEM text or another kind of file?)")
-    reader = _Reader()
-    pfx = reader.one(data)
+    reader = Reader()
+    pfx, length = reader.first(data)
     fields = reader.children(pfx, 0)
     if len(fields) < 2 or fields[0].tag != _INTEGER or fields[1].tag != _SEQUENCE:
         raise Pkcs12Error("the structure is not a PKCS#12 PFX (version, authSafe, macData)")
@@ -172,10 +125,10 @@ def read_structure(data: bytes) -> Pkcs12Structure:
     safe = reader.one(_octets(reader, content, 2), 2)
     parts = tuple(_safe_parts(reader, safe))
     mac, iterations = _mac(reader, fields[2]) if len(fields) > 2 else (None, None)
-    return Pkcs12Structure(mac, iterations, parts)
+    return Pkcs12Structure(mac, iterations, parts, length)
 
 
-def _safe_parts(reader: _Reader, safe: _Tlv) -> Iterator[Pkcs12Protection]:
+def _safe_parts(reader: Reader, safe: Tlv) -> Iterator[Pkcs12Protection]:
     """The protection of each ContentInfo of the AuthenticatedSafe."""
     for info in reader.children(_expect(safe, _SEQUENCE, "the AuthenticatedSafe"), 3):
         content_type, content = _content_info(reader, info, 4)
@@ -192,7 +145,7 @@ def _safe_parts(reader: _Reader, safe: _Tlv) -> Iterator[Pkcs12Protection]:
             yield Pkcs12Protection("safe", f"unknown content type {content_type}", "other")
 
 
-def _bags(reader: _Reader, safe_contents: _Tlv, depth: int) -> Iterator[Pkcs12Protection]:
+def _bags(reader: Reader, safe_contents: Tlv, depth: int) -> Iterator[Pkcs12Protection]:
     """The protection of the key and certificate bags of one SafeContents."""
     clear_certificates = 0
     for bag in reader.children(_expect(safe_contents, _SEQUENCE, "SafeContents"), depth):
@@ -216,7 +169,7 @@ def _bags(reader: _Reader, safe_contents: _Tlv, depth: int) -> Iterator[Pkcs12Pr
         yield Pkcs12Protection("certificates", "not encrypted", "none")
 
 
-def _encrypted_data(reader: _Reader, content: _Tlv) -> Pkcs12Protection:
+def _encrypted_data(reader: Reader, content: Tlv) -> Pkcs12Protection:
     """EncryptedData: the algorithm of its encryptedContentInfo."""
     encrypted = reader.children(_expect(content, _SEQUENCE, "EncryptedData"), 5)
     if len(encrypted) < 2:
@@ -227,7 +180,7 @@ def _encrypted_data(reader: _Reader, content: _Tlv) -> Pkcs12Protection:
     return Pkcs12Protection("encrypted safe", *_algorithm(reader, info[1], 7))
 
 
-def _algorithm(reader: _Reader, identifier: _Tlv, depth: int) -> tuple[str, str]:
+def _algorithm(reader: Reader, identifier: Tlv, depth: int) -> tuple[str, str]:
     """(name with parameters, policy name) of a password-based encryption algorithm."""
     oid, params = _algorithm_identifier(reader, identifier, depth)
     if oid in _PKCS12_PBE:
@@ -240,7 +193,7 @@ def _algorithm(reader: _Reader, identifier: _Tlv, depth: int) -> tuple[str, str]
     return f"unknown algorithm {oid}", "other"
 
 
-def _pbes2(reader: _Reader, params: _Tlv, depth: int) -> tuple[str, str]:
+def _pbes2(reader: Reader, params: Tlv, depth: int) -> tuple[str, str]:
     """PBES2: key derivation function, PRF and cipher."""
     fields = reader.children(_expect(params, _SEQUENCE, "PBES2 parameters"), depth)
     if len(fields) != 2:
@@ -254,7 +207,7 @@ def _pbes2(reader: _Reader, params: _Tlv, depth: int) -> tuple[str, str]:
     return f"{cipher} with PBKDF2/{prf}, {iterations} iterations", policy_name
 
 
-def _pbkdf2(reader: _Reader, params: _Tlv, depth: int) -> tuple[str, int]:
+def _pbkdf2(reader: Reader, params: Tlv, depth: int) -> tuple[str, int]:
     """(PRF name, iteration count) of PBKDF2-params; the PRF defaults to HMAC-SHA1."""
     fields = reader.children(_expect(params, _SEQUENCE, "PBKDF2 parameters"), depth)
     if len(fields) < 2 or fields[1].tag != _INTEGER:
@@ -267,7 +220,7 @@ def _pbkdf2(reader: _Reader, params: _Tlv, depth: int) -> tuple[str, int]:
     return prf, _integer(fields[1])
 
 
-def _iterations(reader: _Reader, params: _Tlv | None, depth: int) -> str:
+def _iterations(reader: Reader, params: Tlv | None, depth: int) -> str:
     """``, 2048 iterations`` from PKCS#12 PBE parameters (salt, iterations)."""
     if params is None or params.tag != _SEQUENCE:
         return ""
@@ -277,7 +230,7 @@ def _iterations(reader: _Reader, params: _Tlv | None, depth: int) -> str:
     return ""
 
 
-def _mac(reader: _Reader, mac_data: _Tlv) -> tuple[str, int]:
+def _mac(reader: Reader, mac_data: Tlv) -> tuple[str, int]:
     """(MAC algorithm, iterations) of MacData; iterations default to 1 (RFC 7292)."""
     fields = reader.children(_expect(mac_data, _SEQUENCE, "MacData"), 1)
     if len(fields) < 2:
@@ -294,13 +247,11 @@ def _mac(reader: _Reader, mac_data: _Tlv) -> tuple[str, int]:
 # --- small BER helpers ------------------------------------------------------------------------
 
 
-def _expect(tlv: _Tlv, tag: int, what: str) -> _Tlv:
-    if tlv.tag != tag:
-        raise Pkcs12Error(f"{what}: expected tag 0x{tag:02x}, found 0x{tlv.tag:02x}")
-    return tlv
+def _expect(tlv: Tlv, tag: int, what: str) -> Tlv:
+    return expect(tlv, tag, what)
 
 
-def _content_info(reader: _Reader, info: _Tlv, depth: int) -> tuple[str, _Tlv | None]:
+def _content_info(reader: Reader, info: Tlv, depth: int) -> tuple[str, Tlv | None]:
     """(contentType, the element inside [0] EXPLICIT or None) of a ContentInfo."""
     fields = reader.children(_expect(info, _SEQUENCE, "a ContentInfo"), depth)
     if not fields or fields[0].tag != _OID:
@@ -310,7 +261,7 @@ def _content_info(reader: _Reader, info: _Tlv, depth: int) -> tuple[str, _Tlv | 
     return _oid(fields[0].content), _single(reader, fields[1], depth + 1)
 
 
-def _single(reader: _Reader, explicit: _Tlv, depth: int) -> _Tlv:
+def _single(reader: Reader, explicit: Tlv, depth: int) -> Tlv:
     """The one element inside an explicit [0] tag."""
     inner = reader.children(_expect(explicit, _EXPLICIT_0, "an explicit [0]"), depth)
     if len(inner) != 1:
@@ -318,15 +269,12 @@ def _single(reader: _Reader, explicit: _Tlv, depth: int) -> _Tlv:
     return inner[0]
 
 
-def _algorithm_identifier(reader: _Reader, tlv: _Tlv, depth: int) -> tuple[str, _Tlv | None]:
+def _algorithm_identifier(reader: Reader, tlv: Tlv, depth: int) -> tuple[str, Tlv | None]:
     """(algorithm OID, parameters or None) of an AlgorithmIdentifier."""
-    fields = reader.children(_expect(tlv, _SEQUENCE, "an AlgorithmIdentifier"), depth)
-    if not fields or fields[0].tag != _OID:
-        raise Pkcs12Error("an AlgorithmIdentifier has no algorithm")
-    return _oid(fields[0].content), (fields[1] if len(fields) > 1 else None)
+    return algorithm(tlv, reader)
 
 
-def _octets(reader: _Reader, tlv: _Tlv, depth: int) -> bytes:
+def _octets(reader: Reader, tlv: Tlv, depth: int) -> bytes:
     """The value of an OCTET STRING, joining the pieces of a constructed (BER) one."""
     if tlv.tag == _OCTETS:
         return tlv.content
@@ -335,21 +283,5 @@ def _octets(reader: _Reader, tlv: _Tlv, depth: int) -> bytes:
     raise Pkcs12Error(f"expected an OCTET STRING, found tag 0x{tlv.tag:02x}")
 
 
-def _integer(tlv: _Tlv) -> int:
-    if tlv.tag != _INTEGER or not 1 <= len(tlv.content) <= 8:
-        raise Pkcs12Error("an INTEGER is malformed or out of range")
-    return int.from_bytes(tlv.content, "big", signed=True)
-
-
-def _oid(content: bytes) -> str:
-    """Dotted text of an OBJECT IDENTIFIER's content octets."""
-    if not content or content[-1] & 0x80 or len(content) > 64:
-        raise Pkcs12Error("an OBJECT IDENTIFIER is malformed")
-    arcs, value = [], 0
-    for byte in content:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            arcs.append(value)
-            value = 0
-    first = min(arcs[0] // 40, 2)
-    return ".".join(str(a) for a in (first, arcs[0] - 40 * first, *arcs[1:]))
+_integer = integer
+_oid = oid_text

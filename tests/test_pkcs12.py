@@ -88,7 +88,13 @@ def test_rc2_40_made_by_openssl_legacy(issued):
 
 def test_ber_indefinite_lengths_and_constructed_octet_strings_are_read(issued):
     data = _pfx(issued, "aes256")
-    assert read_structure(to_ber(data)) == read_structure(data)
+    ber, der = read_structure(to_ber(data)), read_structure(data)
+    assert (ber.mac_algorithm, ber.mac_iterations, ber.parts) == (
+        der.mac_algorithm,
+        der.mac_iterations,
+        der.parts,
+    )
+    assert ber.length == len(to_ber(data))
 
 
 def to_ber(der: bytes) -> bytes:
@@ -132,12 +138,20 @@ def _der(tag: int, content: bytes) -> bytes:
         (b"\x30\x84\xff\xff\xff\xff", "truncated"),
         (b"\x30\x89" + bytes(9), "length is malformed"),
         (b"\x30\x80" * 5000, "nested too deeply"),
-        (b"\x30\x02\x05\x00\x00", "unexpected bytes"),
+        (b"\x30\x02\x05\x00\x00", "not a PKCS#12 PFX"),
     ],
 )
 def test_malformed_input_is_a_pkcs12_error(data, reason):
     with pytest.raises(Pkcs12Error, match=reason):
         read_structure(data)
+
+
+def test_padding_after_the_structure_is_not_part_of_it(issued):
+    """Windows and some tools pad a PFX after its structure; `openssl pkcs12` reads it."""
+    data = _pfx(issued, "aes256")
+    padded = read_structure(data + bytes(37))
+    assert padded.length == len(data)
+    assert padded.parts == read_structure(data).parts
 
 
 def test_a_truncated_pfx_is_an_error(issued):
