@@ -21,6 +21,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
+from certgate import der, lenient
+from certgate import x509 as core
+from certgate.errors import ArtifactError
 from certgate.facts import (
     CertificateFacts,
     CsrFacts,
@@ -34,14 +37,11 @@ from certgate.facts import (
 MAX_FILE_BYTES = 1024 * 1024  # a certificate or CSR is a few KiB; anything larger is wrong
 
 _CSR_LABELS = ("NEW CERTIFICATE REQUEST", "CERTIFICATE REQUEST")
+_CERT_LABELS = ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE")
 # A PEM boundary as users mangle it: any number of dashes, spaces, glued Base64.
 _LOOSE_BEGIN = re.compile(r"-+ *BEGIN ([A-Z0-9 #]+?) *-+")
 _LOOSE_END = re.compile(r"-+ *END ([A-Z0-9 #]+?) *-+")
 _SHORT_NAMES = {NameOID.EMAIL_ADDRESS: "E", NameOID.SERIAL_NUMBER: "serialNumber"}
-
-
-class ArtifactError(Exception):
-    """A file could not be audited: unreadable, not what was expected, or undecodable."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ class _PemBlock:
     header_own_line: bool
     footer_label: str | None
     footer_exact: bool
+    end: int
 
 
 def shown(path: Path) -> str:
@@ -105,6 +106,27 @@ def key_facts(public_key: object, source: str) -> KeyFacts:
     return KeyFacts(source, KeyAlgorithm.OTHER, 0, None, digest)
 
 
+def spki_key_facts(spki: bytes, source: str) -> KeyFacts:
+    """Facts of a SubjectPublicKeyInfo cryptography cannot load: its type or curve by OID."""
+    digest = hashlib.sha256(spki).hexdigest()
+    try:
+        found = lenient.spki_algorithm(spki)
+    except der.DerError as exc:
+        return KeyFacts(source, KeyAlgorithm.OTHER, 0, None, digest, f"(unreadable: {exc})")
+    if found.curve is not None:
+        curve = lenient.named(found.curve)
+        return KeyFacts(source, KeyAlgorithm.EC, 0, curve, digest, curve)
+    return KeyFacts(source, KeyAlgorithm.OTHER, 0, None, digest, lenient.named(found.oid))
+
+
+def certificate_key_facts(cert: x509.Certificate, source: str) -> KeyFacts:
+    """The certificate's public key, whether or not cryptography supports its type."""
+    key = core.public_key_of(cert)
+    if key is not None:
+        return key_facts(key, source)
+    return spki_key_facts(lenient.certificate_spki(cert.tbs_certificate_bytes), source)
+
+
 def _attribute(attr: x509.NameAttribute[str | bytes]) -> NameAttribute:
     short = _SHORT_NAMES.get(attr.oid) or attr.rfc4514_attribute_name
     value = attr.value if isinstance(attr.value, str) else attr.value.hex()
@@ -119,10 +141,35 @@ def _dns_names(extensions: x509.Extensions) -> tuple[str, ...]:
     return tuple(san.get_values_for_type(x509.DNSName))
 
 
-def subject_facts(name: x509.Name, extensions: x509.Extensions, source: str) -> SubjectFacts:
-    """The subject name in order, with the SAN DNS names."""
+def _ca_flag(extensions: x509.Extensions) -> bool:
+    try:
+        return extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
+
+
+def extension_parts(cert: x509.Certificate) -> lenient.ExtensionParts:
+    """basicConstraints and subjectAltName; read leniently when cryptography refuses them."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            extensions = cert.extensions
+    except ValueError as exc:
+        why = f"cryptography refuses its extensions ({_first_line(exc)})"
+        return lenient.certificate_extensions(cert.tbs_certificate_bytes, why)
+    return lenient.ExtensionParts(_ca_flag(extensions), None, _dns_names(extensions), None)
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+
+
+def subject_facts(
+    name: x509.Name, source: str, dns_names: tuple[str, ...] | None, san_problem: str | None = None
+) -> SubjectFacts:
+    """The subject name in order, with the SAN DNS names (None: unreadable, and why)."""
     attributes = tuple(_attribute(a) for rdn in name.rdns for a in rdn)
-    return SubjectFacts(source, attributes, _dns_names(extensions))
+    return SubjectFacts(source, attributes, dns_names, san_problem)
 
 
 def as_text(data: bytes) -> str:
@@ -137,9 +184,19 @@ def as_text(data: bytes) -> str:
 # --- PEM text -------------------------------------------------------------------------------
 
 
-def _find_pem(text: str) -> _PemBlock | None:
-    """The first PEM block in ``text``, tolerating the paste errors users make."""
-    begin = _LOOSE_BEGIN.search(text)
+def _find_pems(text: str) -> list[_PemBlock]:
+    """Every PEM block in ``text``, in order (a certreq dump holds several)."""
+    blocks: list[_PemBlock] = []
+    pos = 0
+    while (block := _find_pem(text, pos)) is not None:
+        blocks.append(block)
+        pos = block.end
+    return blocks
+
+
+def _find_pem(text: str, pos: int = 0) -> _PemBlock | None:
+    """The first PEM block in ``text`` from ``pos``, tolerating the paste errors users make."""
+    begin = _LOOSE_BEGIN.search(text, pos)
     if begin is None:
         return None
     label = begin.group(1).strip()
@@ -158,6 +215,7 @@ def _find_pem(text: str) -> _PemBlock | None:
         header_own_line=own_line,
         footer_label=end.group(1).strip() if end else None,
         footer_exact=end is not None and end.group(0) == f"-----END {end.group(1).strip()}-----",
+        end=end.end() if end else len(text),
     )
 
 
@@ -207,29 +265,30 @@ def load_csr(path: Path) -> CsrFacts:
     data = read_bytes(path)
     source = f"CSR {shown(path)}"
     if data[:1] == b"\x30":
-        return _csr_from_der(
-            data,
-            source,
-            CsrFraming.DER,
-            ("the file is binary DER; the manual's request file is Base64 text",),
-        )
-    text = as_text(data)
-    block = _find_pem(text)
-    if block is None:
+        der_problem = ("the file is binary DER; the manual's request file is Base64 text",)
+        return _csr_from_der(data, source, CsrFraming.DER, der_problem)
+    blocks = _find_pems(as_text(data))
+    if not blocks:
         return _undecodable(source, CsrFraming.NOT_A_CSR, "the file holds no PEM BEGIN line")
-    if block.label not in _CSR_LABELS:
-        what = _describe_label(block.label)
+    requests = [b for b in blocks if b.label in _CSR_LABELS]
+    if not requests:
+        what = _describe_label(blocks[0].label)
         return _undecodable(source, CsrFraming.NOT_A_CSR, f"the file holds {what}, not a CSR")
+    block = requests[0]
     problems = _framing_problems(block)
-    count = len(_LOOSE_BEGIN.findall(text))
-    if count > 1:  # only the first would be judged, and the CA would not know which one
-        problems += (f"the file holds {count} PEM blocks; submit exactly one request",)
+    if len(requests) > 1:  # the CA would not know which one to sign
+        problems += (f"the file holds {len(requests)} requests; submit exactly one",)
+    notes = tuple(
+        f"{_describe_label(b.label)} beside the request was left aside"
+        for b in blocks
+        if b.label not in _CSR_LABELS
+    )
     framing = CsrFraming.MANGLED_PEM if problems else CsrFraming.PEM
     try:
-        der = _b64decode(block.body)
+        der_bytes = _b64decode(block.body)
     except ArtifactError as exc:
         return _undecodable(source, framing, str(exc), problems)
-    return _csr_from_der(der, source, framing, problems)
+    return _csr_from_der(der_bytes, source, framing, problems, notes)
 
 
 def _undecodable(
@@ -239,29 +298,79 @@ def _undecodable(
 
 
 def _csr_from_der(
-    der: bytes, source: str, framing: CsrFraming, problems: tuple[str, ...]
+    data: bytes,
+    source: str,
+    framing: CsrFraming,
+    problems: tuple[str, ...],
+    notes: tuple[str, ...] = (),
 ) -> CsrFacts:
+    """Facts of a DER request; one that cryptography refuses is re-read without its odd part."""
     try:
-        with warnings.catch_warnings():  # e.g. "Country name must be a 2 character code"
-            warnings.simplefilter("ignore")
-            csr = x509.load_der_x509_csr(der)
-            subject = subject_facts(csr.subject, csr.extensions, source)
-    except ValueError:
+        parts = lenient.request_parts(data)
+        csr, repair = _load_request(data, parts)
+    except (ValueError, der.DerError):
         return _undecodable(source, framing, "the content is not a PKCS#10 request", problems)
+    check = _request_signature(csr, parts.info.encoding)
+    return CsrFacts(
+        source=source,
+        framing=framing,
+        framing_problems=problems,
+        subject=_request_subject(csr, source),
+        key=_request_key(csr, parts, source),
+        signature_valid=check.valid,
+        decode_error=None,
+        signature_hash=core.signature_hash_name(csr),
+        signature_problem=check.reason,
+        notes=(*notes, *([repair] if repair else [])),
+    )
+
+
+def _load_request(
+    data: bytes, parts: lenient.RequestParts
+) -> tuple[x509.CertificateSigningRequest, str | None]:
+    """The request as cryptography reads it, re-encoded first when it refuses the original."""
+    attempts = [(data, None), *lenient.rebuilt_requests(parts)]
+    for encoding, note in attempts:
+        try:
+            with warnings.catch_warnings():  # e.g. "Country name must be a 2 character code"
+                warnings.simplefilter("ignore")
+                return x509.load_der_x509_csr(encoding), note
+        except ValueError:
+            continue
+    raise ValueError("not a PKCS#10 request")
+
+
+def _request_subject(csr: x509.CertificateSigningRequest, source: str) -> SubjectFacts:
     try:
-        key = key_facts(csr.public_key(), source)
-        signature_valid = csr.is_signature_valid
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            names: tuple[str, ...] | None = _dns_names(csr.extensions)
+        problem = None
+    except ValueError as exc:
+        names, problem = None, f"cryptography refuses its extension request ({_first_line(exc)})"
+    return subject_facts(csr.subject, source, names, problem)
+
+
+def _request_key(
+    csr: x509.CertificateSigningRequest, parts: lenient.RequestParts, source: str
+) -> KeyFacts:
+    try:
+        return key_facts(csr.public_key(), source)
     except (ValueError, TypeError, UnsupportedAlgorithm):
-        return CsrFacts(
-            source,
-            framing,
-            problems,
-            subject,
-            None,
-            None,
-            "the request's public key is not supported",
+        return spki_key_facts(parts.spki, source)
+
+
+def _request_signature(csr: x509.CertificateSigningRequest, signed: bytes) -> core.SignatureCheck:
+    """The self-signature over the CertificationRequestInfo exactly as written, any hash."""
+    try:
+        key = csr.public_key()
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return core.SignatureCheck(
+            core.Signature.UNCHECKABLE, "the request's key type is not supported"
         )
-    return CsrFacts(source, framing, problems, subject, key, signature_valid, None)
+    hashing = core.hash_of(csr)
+    parameters = csr.signature_algorithm_parameters
+    return core.signature_check(key, csr.signature, signed, hashing, parameters)
 
 
 # --- certificates ---------------------------------------------------------------------------
@@ -278,10 +387,11 @@ def certificate_from_bytes(data: bytes, source: str) -> CertificateFacts:
     if data[:1] == b"\x30":
         der = data
     else:
-        block = _find_pem(as_text(data))
+        blocks = [b for b in _find_pems(as_text(data)) if b.label in _CERT_LABELS]
+        block = blocks[0] if blocks else _find_pem(as_text(data))
         if block is None:
             raise ArtifactError(f"{source}: neither PEM text nor DER: not a certificate file")
-        if block.label not in ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"):
+        if block.label not in _CERT_LABELS:
             what = _describe_label(block.label)
             raise ArtifactError(f"{source}: the file holds {what}, not a certificate")
         try:
@@ -302,24 +412,24 @@ def certificate_from_bytes(data: bytes, source: str) -> CertificateFacts:
 
 
 def certificate_facts(cert: x509.Certificate, source: str) -> CertificateFacts:
-    """Facts of a decoded certificate."""
-    try:
-        ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
-        ca = False
-    der = cert.public_bytes(serialization.Encoding.DER)
+    """Facts of a decoded certificate; a part cryptography refuses is read leniently or
+    named as unreadable (SPEC §2.1), never the whole certificate lost."""
+    parts = extension_parts(cert)
+    der_bytes = cert.public_bytes(serialization.Encoding.DER)
     oid = cert.signature_algorithm_oid
     return CertificateFacts(
         source=source,
-        subject=subject_facts(cert.subject, cert.extensions, source),
+        subject=subject_facts(cert.subject, source, parts.dns_names, parts.san_problem),
         issuer=cert.issuer.rfc4514_string(),
         serial=format(cert.serial_number, "X"),
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
-        key=key_facts(cert.public_key(), source),
-        is_ca=ca,
+        key=certificate_key_facts(cert, source),
+        ca=parts.ca,
         self_issued=cert.subject == cert.issuer,
-        sha256=hashlib.sha256(der).hexdigest().upper(),
+        sha256=hashlib.sha256(der_bytes).hexdigest().upper(),
         signature_algorithm=getattr(oid, "_name", oid.dotted_string),
         pem=cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+        signature_hash=core.signature_hash_name(cert),
+        ca_problem=parts.ca_problem,
     )

@@ -18,13 +18,8 @@ from pathlib import Path, PurePosixPath
 
 from cryptography import x509
 
-from certgate.artifacts import (
-    ArtifactError,
-    _describe_label,
-    certificate_from_bytes,
-    read_bytes,
-    shown,
-)
+from certgate.artifacts import _describe_label, certificate_from_bytes, read_bytes, shown
+from certgate.errors import ArtifactError
 from certgate.facts import BundleFacts, BundleMember, BundleRole, CertificateFacts
 
 MAX_ZIP_BYTES = 1024 * 1024  # the CA's cert.zip is a few KiB

@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from certgate.errors import UnreadablePart
+
 
 class KeyAlgorithm(enum.Enum):
     """The public-key algorithm of a key, a CSR or a certificate."""
@@ -27,8 +29,11 @@ class KeyFacts:
     """A public key, as found in a CSR, a certificate, a private key or a PFX.
 
     ``source`` names where it was found ("CSR certs/shop.csr"); ``bits`` is the RSA modulus
-    or the EC field size; ``curve`` is set for EC keys only (else None); ``spki_sha256`` is
-    the SHA-256 of the SubjectPublicKeyInfo, which identifies the key pair.
+    or the EC field size (0 when the key type or curve is not supported); ``curve`` is set
+    for EC keys only (else None); ``spki_sha256`` is the SHA-256 of the
+    SubjectPublicKeyInfo, which identifies the key pair. ``unsupported`` names a key type
+    or curve cryptography cannot use, with its OID ("GOST R 34.10-2012 256-bit
+    (1.2.643.7.1.1.1.1)"); None for a supported key.
     """
 
     source: str
@@ -36,9 +41,13 @@ class KeyFacts:
     bits: int
     curve: str | None
     spki_sha256: str
+    unsupported: str | None = None
 
     def describe(self) -> str:
         """Human words for the key: ``RSA 1024 bits`` or ``EC secp256r1 (256 bits)``."""
+        if self.unsupported is not None:
+            kind = "an EC key on the curve" if self.algorithm is KeyAlgorithm.EC else "a key of"
+            return f"{kind} {self.unsupported}, which certgate cannot use"
         if self.algorithm is KeyAlgorithm.EC:
             return f"EC {self.curve} ({self.bits} bits)"
         return f"{self.algorithm.value} {self.bits} bits"
@@ -56,13 +65,24 @@ class NameAttribute:
 class SubjectFacts:
     """The subject of a CSR or a certificate.
 
-    ``attributes`` keeps the order of the name; ``dns_names`` holds the subjectAltName DNS
-    entries (empty when there is no such extension).
+    ``attributes`` keeps the order of the name; ``san_dns`` holds the subjectAltName DNS
+    entries (empty when there is no such extension; None when the extensions cannot be
+    read: :attr:`dns_names` then raises :class:`UnreadablePart`, naming ``san_problem``).
     """
 
     source: str
     attributes: tuple[NameAttribute, ...]
-    dns_names: tuple[str, ...]
+    san_dns: tuple[str, ...] | None
+    san_problem: str | None = None
+
+    @property
+    def dns_names(self) -> tuple[str, ...]:
+        """The subjectAltName DNS names; UnreadablePart when they cannot be read."""
+        if self.san_dns is None:
+            raise UnreadablePart(
+                f"{self.source}: cannot read its subjectAltName: {self.san_problem}"
+            )
+        return self.san_dns
 
     def values(self, short: str) -> tuple[str, ...]:
         """Every value of the attribute ``short`` (CN, O, ...), in name order."""
@@ -83,8 +103,11 @@ class SubjectFacts:
 class CertificateFacts:
     """One X.509 certificate.
 
-    Datetimes are UTC-aware. ``is_ca`` is the basicConstraints cA flag (False when the
-    extension is absent). ``pem`` is the certificate itself (public, safe to show).
+    Datetimes are UTC-aware. ``ca`` is the basicConstraints cA flag (False when the
+    extension is absent, None when it cannot be read: :attr:`is_ca` then raises
+    :class:`UnreadablePart` naming ``ca_problem``). ``signature_hash`` is the hash the
+    signature names ("sha1", "sha256"; None for EdDSA or an unknown algorithm). ``pem`` is
+    the certificate itself (public, safe to show).
     """
 
     source: str
@@ -94,11 +117,22 @@ class CertificateFacts:
     not_before: datetime
     not_after: datetime
     key: KeyFacts
-    is_ca: bool
+    ca: bool | None
     self_issued: bool
     sha256: str
     signature_algorithm: str
     pem: str
+    signature_hash: str | None = None
+    ca_problem: str | None = None
+
+    @property
+    def is_ca(self) -> bool:
+        """The basicConstraints cA flag; UnreadablePart when it cannot be read."""
+        if self.ca is None:
+            raise UnreadablePart(
+                f"{self.source}: cannot read its basicConstraints: {self.ca_problem}"
+            )
+        return self.ca
 
     def label(self) -> str:
         """Short identification for messages: subject, serial and fingerprint prefix."""
@@ -120,7 +154,11 @@ class CsrFacts:
 
     ``framing_problems`` lists what is wrong with the PEM text (empty when it is intact).
     ``subject``, ``key`` and ``signature_valid`` are None when the request could not be
-    decoded at all; ``decode_error`` then says why.
+    decoded at all; ``decode_error`` then says why. ``signature_valid`` is also None when
+    the self-signature cannot be checked (an unsupported key or algorithm);
+    ``signature_problem`` then says why. ``signature_hash`` is the hash the signature names
+    ("sha1" for IIS's SChannel requests). ``notes`` are harmless oddities met while reading
+    (attributes out of DER order as IIS writes them, other PEM blocks beside the request).
     """
 
     source: str
@@ -130,6 +168,16 @@ class CsrFacts:
     key: KeyFacts | None
     signature_valid: bool | None
     decode_error: str | None
+    signature_hash: str | None = None
+    signature_problem: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def signature_verifies(self) -> bool:
+        """Whether the self-signature verifies; UnreadablePart when it cannot be checked."""
+        if self.signature_valid is None:
+            why = self.decode_error or self.signature_problem or "unknown"
+            raise UnreadablePart(f"{self.source}: cannot check its self-signature: {why}")
+        return self.signature_valid
 
     @property
     def intact_pem(self) -> bool:
@@ -197,12 +245,14 @@ class PathLink:
 
     ``issuer`` is None when no file has the child's issuer name: the path is broken there.
     ``signature_valid`` is None when there is no issuer, or when its algorithm cannot be
-    checked.
+    checked (``signature_problem`` then says why). Any hash counts: a SHA-1 signature that
+    verifies is valid here; whether SHA-1 is acceptable is chain-trusted's judgement.
     """
 
     child: CertificateFacts
     issuer: CertificateFacts | None
     signature_valid: bool | None
+    signature_problem: str | None = None
 
 
 @dataclass(frozen=True)

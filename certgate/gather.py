@@ -10,9 +10,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from certgate.artifacts import ArtifactError, load_certificate, load_csr, read_bytes
+from certgate.artifacts import load_certificate, load_csr, read_bytes
 from certgate.bundle import load_bundle, load_certificates
 from certgate.chain import certification_path
+from certgate.errors import ArtifactError
 from certgate.facts import (
     BundleFacts,
     BundleRole,

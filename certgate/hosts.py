@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from certgate.artifacts import ArtifactError
+from certgate.errors import ArtifactError
 from certgate.hostfacts import Endpoint, EndpointFacts, EndpointStatus
 from certgate.targets import Target
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from certgate.artifacts import ArtifactError
 from certgate.controls import Artifact, Control
+from certgate.errors import ArtifactError
 from certgate.facts import CertificateFacts
 from certgate.gather import Gatherer, server_source_count
 from certgate.hostfacts import Endpoint, EndpointFacts

@@ -31,7 +31,7 @@ from email.message import Message
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
-from certgate.artifacts import ArtifactError
+from certgate.errors import ArtifactError
 from certgate.hostfacts import Endpoint
 from certgate.pagefacts import BrowserFacts, InsecureLoad, PageFacts, Treatment
 from certgate.subresources import Reference, css_references, html_references

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from certgate import ComplianceWarning
-from certgate.artifacts import ArtifactError
 from certgate.controls import CATALOGUE, Artifact, Control, Severity
+from certgate.errors import ArtifactError
 from certgate.gather import Gatherer
 from certgate.hosts import UNRESOLVED, HostGatherer
 from certgate.items import ItemRef, facts_fixtures, item_refs, resolve

@@ -306,7 +306,8 @@ def _link_problems(link: PathLink, unused: tuple[CertificateFacts, ...]) -> list
         )
     elif link.signature_valid is None:
         problems.append(
-            f"the signature on {child.label()} ({child.signature_algorithm}) cannot be checked"
+            f"the signature on {child.label()} ({child.signature_algorithm}) cannot be checked: "
+            f"{link.signature_problem or 'unknown reason'}"
         )
     if not issuer.is_ca:
         problems.append(

@@ -59,7 +59,8 @@ from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum
 from sslyze.scanner.scanner import Scanner
 from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
-from certgate.artifacts import ArtifactError, certificate_facts, read_bytes
+from certgate.artifacts import certificate_facts, read_bytes
+from certgate.errors import ArtifactError
 from certgate.facts import CertificateFacts
 from certgate.hostfacts import Endpoint, EndpointFacts, EndpointStatus, TrustProblem
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from certgate.artifacts import ArtifactError
 from certgate.bundle import MAX_MEMBER_BYTES, load_bundle, unsafe_name
+from certgate.errors import ArtifactError
 from certgate.facts import BundleFacts, BundleRole
 from certgate.gather import Gatherer
 from certgate.lab import demo, files, pki

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from cryptography import x509
 
-from certgate.artifacts import ArtifactError, certificate_facts
+from certgate.artifacts import certificate_facts
 from certgate.chain import certification_path
+from certgate.errors import ArtifactError
 from certgate.evidence import evidence_of
 from certgate.facts import CertificateFacts, PathFacts
 from certgate.gather import Gatherer

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from certgate.artifacts import ArtifactError, certificate_facts
+from certgate.artifacts import certificate_facts
 from certgate.controls import CATALOGUE, Artifact
+from certgate.errors import ArtifactError
 from certgate.facts import KeyAlgorithm
 from certgate.gather import Gatherer
 from certgate.items import ItemRef, item_refs, resolve
@@ -252,7 +253,7 @@ def test_rc2_without_openssl_legacy_algorithms_is_an_error_that_says_so(tmp_path
     assert load_pfx(path, PFX_SOURCE).key is not None  # with the legacy provider: opens
     script = (
         "import sys; from pathlib import Path\n"
-        "from certgate.artifacts import ArtifactError\n"
+        "from certgate.errors import ArtifactError\n"
         "from certgate.keyfiles import PasswordSource, load_pfx\n"
         f"try: load_pfx(Path(sys.argv[1]), PasswordSource({ENV!r}, 'pfx_password_env'))\n"
         "except ArtifactError as e: print(e)\n"

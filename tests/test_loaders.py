@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from certgate.artifacts import ArtifactError, load_certificate, load_csr
+from certgate.artifacts import load_certificate, load_csr
+from certgate.errors import ArtifactError
 from certgate.facts import CsrFraming, KeyAlgorithm
 from certgate.lab import pki
 
@@ -173,4 +174,4 @@ def test_two_requests_in_one_file_is_a_framing_problem(tmp_path, csr_der):
     text = pki.csr_pem(csr_der) + pki.csr_pem(csr_der)
     facts = load_csr(pki.write(tmp_path / "a.csr", text))
     assert not facts.intact_pem
-    assert "the file holds 2 PEM blocks; submit exactly one request" in facts.framing_problems
+    assert "the file holds 2 requests; submit exactly one" in facts.framing_problems

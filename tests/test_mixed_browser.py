@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from certgate import browser
-from certgate.artifacts import ArtifactError
+from certgate.errors import ArtifactError
 from certgate.hostfacts import Endpoint
 from certgate.lab import pki, servers, webpages
 from certgate.lab.demo import Chains

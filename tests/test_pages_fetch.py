@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from cryptography import x509
 
-from certgate.artifacts import ArtifactError
 from certgate.controls import Artifact
+from certgate.errors import ArtifactError
 from certgate.evidence import page_html
 from certgate.hostfacts import Endpoint
 from certgate.items import ItemRef

@@ -171,7 +171,7 @@ def test_wrong_version_and_public_key_integrity_are_refused():
 
 def test_a_certificate_given_as_pfx_is_an_error(tmp_path, issued):
     leaf, _ = issued
-    from certgate.artifacts import ArtifactError
+    from certgate.errors import ArtifactError
 
     with pytest.raises(ArtifactError, match=r"not a PKCS#12 \(.pfx/.p12\) file"):
         _protection(tmp_path, pki.cert_der(leaf))
