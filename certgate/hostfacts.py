@@ -62,6 +62,8 @@ class TrustProblem(enum.Enum):
     EXPIRED = "expired"
     NOT_YET_VALID = "not yet valid"
     NAME_MISMATCH = "name mismatch"
+    WEAK_KEY = "weak key"
+    WEAK_SIGNATURE = "weak signature"
     OTHER = "rejected"
 
 
@@ -79,13 +81,19 @@ class EndpointFacts:
     - ``sends_root``: the server also sends a self-issued (root) certificate after its leaf.
     - ``chain_complete``: following issuers from the leaf through the certificates sent
       reaches a trust anchor of the policy or a root the server sent;
-      ``missing_issuer`` names the issuer where that walk stopped (None when complete).
+      ``missing_issuer`` names the issuer where that walk stopped (None when complete);
+      ``missing_from`` is the certificate that names it (the last one the walk reached);
+      ``issuer_lookup`` says what its issuer URL (AIA caIssuers) gave, when it was fetched
+      (None: not fetched -- complete, ``--offline``, or no URL).
     - ``name_matches``: the leaf's SANs (or CN when it has no SAN) cover ``endpoint.host``.
     - ``trusted``: the chain validates against one of the policy's trust stores;
       ``trusted_by`` names it ("mozilla", "root.cer"), ``verified_chain`` is the path built,
-      leaf to anchor. When not trusted, ``trust_problems`` lists every cause found (in the
-      order untrusted root / incomplete chain, expired / not yet valid, name mismatch, other)
-      and ``trust_reason`` says it in one line.
+      leaf to anchor. Trusted means as browsers judge it, as of the audit's ``now``: a path
+      to an anchor, in its validity period, for the host name, with no RSA key under 2048
+      bits and no SHA-1/MD5 signature below the anchor. When not trusted,
+      ``trust_problems`` lists every cause found (in the order untrusted root / incomplete
+      chain, expired / not yet valid, name mismatch, weak key, weak signature, other) and
+      ``trust_reason`` says it in one line.
     - ``tls_version``: the highest protocol version the endpoint negotiated ("TLS_1_3").
     """
 
@@ -98,6 +106,8 @@ class EndpointFacts:
     sends_root: bool = False
     chain_complete: bool | None = None
     missing_issuer: str | None = None
+    missing_from: str | None = None
+    issuer_lookup: str | None = None
     name_matches: bool | None = None
     trusted: bool | None = None
     trusted_by: str | None = None

@@ -33,6 +33,14 @@ TRUST_FIXES = {
         "bind the certificate issued for this host name in IIS Manager > Site Bindings, or "
         "re-issue with the name in the Common Name / SAN"
     ),
+    TrustProblem.WEAK_KEY: (
+        "create a new request with an RSA 2048-bit key (manual 5.1.5) and have the CA re-issue; "
+        "an intermediate with a short key must be replaced by the CA's current one"
+    ),
+    TrustProblem.WEAK_SIGNATURE: (
+        "ask the CA to re-issue the certificate signed with SHA-256, and install the CA's "
+        "current SHA-256 intermediate (cert.zip's uca.cer) in place of the SHA-1 one"
+    ),
     TrustProblem.OTHER: "compare the chain with the CA's cert.zip and re-install it",
 }
 
@@ -54,7 +62,11 @@ def what_is_served(facts: EndpointFacts) -> str:
 
 
 def chain_served_problem(facts: EndpointFacts) -> str | None:
-    """Why the served chain is not leaf-first, complete and in order; None when it is."""
+    """Why the served chain is not leaf-first, complete and in order; None when it is.
+
+    Only what was sent is judged: a certificate sent counts whatever its signature's hash
+    (SHA-1 is chain-trusted's judgement).
+    """
     chain = facts.served_chain
     if not chain:
         return "no certificate was sent"
@@ -66,11 +78,26 @@ def chain_served_problem(facts: EndpointFacts) -> str | None:
         return (
             f"the intermediate that issued the server certificate ({chain[0].issuer}) is not sent"
         )
+    if facts.chain_complete is False:
+        return upper_issuer_missing(facts)
     if facts.chain_order_ok is False:
         return "the certificates are not in order (each must be followed by its issuer)"
-    # Past the leaf's own issuer, a missing issuer is either an intermediate or an untrusted
-    # root: without fetching it (no AIA) the two look the same, so chain-trusted judges it.
     return None
+
+
+def upper_issuer_missing(facts: EndpointFacts) -> str:
+    """The last intermediate sent names an issuer that is neither sent nor trusted."""
+    text = (
+        f"the last certificate sent, {facts.missing_from}, was issued by "
+        f"'{facts.missing_issuer}', which is neither sent nor a trusted root"
+    )
+    if facts.issuer_lookup is not None:
+        return f"{text} ({facts.issuer_lookup})"
+    return (
+        f"{text}: if it is an intermediate (uca_1.cer of a 4-tier chain), install it in "
+        "certlm.msc > Intermediate Certification Authorities; if it is the CA's root, "
+        "install root.cer in Trusted Root Certification Authorities on the clients"
+    )
 
 
 def subjects_sent(facts: EndpointFacts) -> str:

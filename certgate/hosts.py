@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+from certgate.aia import IssuerFetcher
 from certgate.errors import ArtifactError
 from certgate.hostfacts import Endpoint, EndpointFacts, EndpointStatus
 from certgate.targets import Target
@@ -22,9 +23,11 @@ UNRESOLVED = "unresolved"  # the address of an endpoint whose host name did not 
 class HostGatherer:
     """Endpoints per target (resolved once) and their facts (scanned once)."""
 
-    def __init__(self, now: datetime, timeout: float) -> None:
+    def __init__(self, now: datetime, timeout: float, offline: bool = False) -> None:
         self.now = now
         self.timeout = timeout
+        # A missing issuer is looked up by its URL (AIA) unless --offline; once per URL.
+        self.fetcher = IssuerFetcher(timeout, offline)
         self._endpoints: dict[str, tuple[tuple[Endpoint, ...], str | None]] = {}
         # (address, trust policy) pairs, in plan order; facts are judged per pair
         self._planned: dict[tuple[Endpoint, tuple[str, ...]], None] = {}
@@ -115,6 +118,7 @@ class HostGatherer:
                 timeout=self.timeout,
                 now=self.now,
                 progress=progress,
+                fetcher=self.fetcher,
             )
         except ScanConfigError as exc:
             self._split_on_bad_trust(batch, str(exc), progress)

@@ -76,6 +76,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SECONDS",
         help="bound on each network step of a host scan (default 5)",
     )
+    group.addoption(
+        "--offline",
+        action="store_true",
+        default=False,
+        help="never fetch a missing issuer from its URL (AIA caIssuers) to name it",
+    )
     parser.addini("certgate_targets", "default inventory path", default="targets.yaml")
 
 
@@ -89,7 +95,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[AUDITED] = frozenset()
     if config.getoption("strict", False):  # pytest's own --strict: strict compliance too
         config.addinivalue_line("filterwarnings", "error::certgate.ComplianceWarning")
-    hosts = HostGatherer(config.stash[NOW], timeout=config.getoption("host_timeout"))
+    hosts = HostGatherer(
+        config.stash[NOW],
+        timeout=config.getoption("host_timeout"),
+        offline=config.getoption("offline"),
+    )
     pages = PageGatherer(timeout=config.getoption("host_timeout"))
     config.add_cleanup(pages.close)
     config.stash[GATHERER] = Gatherer(hosts, pages)

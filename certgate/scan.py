@@ -19,7 +19,6 @@ The flow, for all endpoints at once:
 from __future__ import annotations
 
 import functools
-import ipaddress
 import math
 import queue
 import socket
@@ -36,7 +35,6 @@ from pathlib import Path
 from traceback import TracebackException
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.utils import CryptographyDeprecationWarning
@@ -59,10 +57,13 @@ from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum
 from sslyze.scanner.scanner import Scanner
 from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
+from certgate import trust as trust_rules
+from certgate import x509 as core
+from certgate.aia import IssuerFetcher
 from certgate.artifacts import certificate_facts, read_bytes
 from certgate.errors import ArtifactError
 from certgate.facts import CertificateFacts
-from certgate.hostfacts import Endpoint, EndpointFacts, EndpointStatus, TrustProblem
+from certgate.hostfacts import Endpoint, EndpointFacts, EndpointStatus
 
 __all__ = [
     "BUNDLED_STORES",
@@ -347,6 +348,7 @@ def scan(
     timeout: float = 5.0,
     now: datetime | None = None,
     progress: Progress | None = None,
+    fetcher: IssuerFetcher | None = None,
 ) -> dict[Endpoint, EndpointFacts]:
     """Facts for every endpoint, from one concurrent sslyze scan. Orchestration.
 
@@ -355,6 +357,7 @@ def scan(
     network step; an endpoint that cannot be audited comes back with an error status, never
     an exception. ``now`` (UTC) dates the expiry verdicts; default: the current time.
     Raises ScanConfigError only for a bad trust policy, before any connection.
+    ``fetcher`` looks up a missing issuer by its URL (None: never, as with ``--offline``).
     ``progress(endpoint, finished)`` is called when an endpoint answers the probe (False)
     and when its facts are known (True).
     """
@@ -374,7 +377,7 @@ def scan(
         facts = _probe_all(unique, timeout, report)
         live = [e for e in unique if e not in facts]
         for endpoint, result in _run_sslyze(live, trusts, timeout, report).items():
-            facts[endpoint] = _from_result(endpoint, result, trusts[endpoint], when)
+            facts[endpoint] = _from_result(endpoint, result, trusts[endpoint], when, fetcher)
     return {e: facts[e] for e in unique}
 
 
@@ -467,7 +470,11 @@ def _request(endpoint: Endpoint, trust: _Trust, timeout: float) -> ServerScanReq
 
 
 def _from_result(
-    endpoint: Endpoint, result: ServerScanResult | None, trust: _Trust, now: datetime
+    endpoint: Endpoint,
+    result: ServerScanResult | None,
+    trust: _Trust,
+    now: datetime,
+    fetcher: IssuerFetcher | None,
 ) -> EndpointFacts:
     if result is None:
         return _down(endpoint, EndpointStatus.TIMED_OUT, "the certificate scan did not finish")
@@ -488,7 +495,7 @@ def _from_result(
     if not deployments:
         return _down(endpoint, EndpointStatus.SCAN_FAILED, "the server sent no certificate")
     version = result.connectivity_result.highest_tls_version_supported.name
-    return _deployment_facts(endpoint, _main_deployment(deployments), trust, now, version)
+    return _deployment_facts(endpoint, _main_deployment(deployments), trust, now, version, fetcher)
 
 
 # sslyze's connectivity errors (sslyze/errors.py) -> our statuses.
@@ -537,32 +544,37 @@ def _deployment_facts(
     trust: _Trust,
     now: datetime,
     version: str,
+    fetcher: IssuerFetcher | None,
 ) -> EndpointFacts:
+    """What one endpoint served, and the trust verdict as of ``now``. Orchestration."""
     received: list[x509.Certificate] = list(deployment.received_certificate_chain)
-    walk = _walk(received, trust.anchors)
-    name_ok = _name_matches(received[0], endpoint.host)
+    walk = core.issuer_walk(received[0], received[1:], trust.anchors)
     counted = [r for r in deployment.path_validation_results if r.trust_store.name in trust.labels]
     success = next((r for r in counted if r.was_validation_successful), None)
-    problems: tuple[TrustProblem, ...] = ()
-    reason = None
-    if success is None:
-        errors = [r.validation_error for r in counted if r.validation_error]
-        problems, reason = _diagnose(walk, name_ok, endpoint.host, received[0], now, errors)
-        reason = f"{reason} (trust: {trust.describe()})"
+    errors = [r.validation_error for r in counted if r.validation_error]
+    complete = success is not None or walk.anchor is not None or walk.ends_self_issued
+    missing = None
+    if not complete and len(walk.path) > 1 and fetcher is not None:
+        missing = fetcher.lookup(walk.top, trust.anchors)
+    # sslyze validates as of the real time; dates are judged here as of the audit's `now`.
+    validated = success is not None or (walk.anchor is not None and _only_dates(errors))
+    diagnosis = trust_rules.diagnose(walk, endpoint.host, now, validated, errors, missing)
     return EndpointFacts(
         endpoint=endpoint,
         status=EndpointStatus.OK,
         tls_version=version,
         served_chain=_facts_of(received, f"{endpoint.label} sent"),
         chain_order_ok=deployment.received_chain_has_valid_order,
-        sends_root=any(_self_issued(c) for c in received[1:]),
-        chain_complete=success is not None or walk.complete,
-        missing_issuer=None if success or walk.complete else walk.top.issuer.rfc4514_string(),
-        name_matches=name_ok,
-        trusted=success is not None,
-        trusted_by=trust.labels[success.trust_store.name] if success else None,
-        trust_problems=problems,
-        trust_reason=reason,
+        sends_root=any(core.self_issued(c) for c in received[1:]),
+        chain_complete=complete,
+        missing_issuer=None if complete else walk.top.issuer.rfc4514_string(),
+        missing_from=None if complete else trust_rules.cn(walk.top),
+        issuer_lookup=missing.note if missing is not None else None,
+        name_matches=trust_rules.name_matches(received[0], endpoint.host),
+        trusted=diagnosis is None,
+        trusted_by=_trusted_by(diagnosis, success, walk, trust),
+        trust_problems=diagnosis.problems if diagnosis else (),
+        trust_reason=f"{diagnosis.reason} (trust: {trust.describe()})" if diagnosis else None,
         verified_chain=_facts_of(
             (success.verified_certificate_chain or []) if success else [],
             f"{endpoint.label} validated path",
@@ -570,164 +582,27 @@ def _deployment_facts(
     )
 
 
+_DATE_ERRORS = ("certificate has expired", "certificate is not yet valid")
+
+
+def _only_dates(errors: Sequence[str]) -> bool:
+    """sslyze rejected the chain only for its dates, which `now` judges instead."""
+    return bool(errors) and all(any(d in e for d in _DATE_ERRORS) for e in errors)
+
+
+def _trusted_by(
+    diagnosis: trust_rules.Diagnosis | None,
+    success: object,
+    walk: core.Walk,
+    trust: _Trust,
+) -> str | None:
+    if diagnosis is not None:
+        return None
+    store = getattr(getattr(success, "trust_store", None), "name", None)
+    if store is not None:
+        return trust.labels[store]
+    return trust.describe() if walk.anchor is not None else None
+
+
 def _facts_of(chain: Iterable[x509.Certificate], what: str) -> tuple[CertificateFacts, ...]:
     return tuple(certificate_facts(c, f"{what} #{i}") for i, c in enumerate(chain, 1))
-
-
-# --- why a chain does not validate --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Walk:
-    """Issuer links followed from the leaf through the certificates the server sent."""
-
-    path: tuple[x509.Certificate, ...]
-    reaches_anchor: bool  # the top is an anchor, or an anchor issued it
-    ends_self_issued: bool  # the top is a root (or a self-signed leaf) that is no anchor
-
-    @property
-    def top(self) -> x509.Certificate:
-        return self.path[-1]
-
-    @property
-    def complete(self) -> bool:
-        """Nothing is missing between the leaf and a root: an anchor or a root the server sent."""
-        return self.reaches_anchor or self.ends_self_issued
-
-
-def _walk(
-    received: Sequence[x509.Certificate], anchors: Mapping[x509.Name, tuple[x509.Certificate, ...]]
-) -> _Walk:
-    path = [received[0]]
-    while True:
-        current = path[-1]
-        if current in anchors.get(current.subject, ()) or any(
-            _issued(current, a) for a in anchors.get(current.issuer, ())
-        ):
-            return _Walk(tuple(path), True, False)
-        if _self_issued(current):
-            return _Walk(tuple(path), False, True)
-        issuer = next((c for c in received if c not in path and _issued(current, c)), None)
-        if issuer is None:
-            return _Walk(tuple(path), False, False)
-        path.append(issuer)
-
-
-def _issued(child: x509.Certificate, parent: x509.Certificate) -> bool:
-    if child.issuer != parent.subject:
-        return False
-    try:
-        child.verify_directly_issued_by(parent)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
-
-
-def _self_issued(cert: x509.Certificate) -> bool:
-    return cert.subject == cert.issuer
-
-
-def _diagnose(
-    walk: _Walk,
-    name_ok: bool,
-    host: str,
-    leaf: x509.Certificate,
-    now: datetime,
-    errors: Sequence[str],
-) -> tuple[tuple[TrustProblem, ...], str]:
-    """Every cause found, in the order an administrator fixes them, and one line saying so."""
-    found: list[tuple[TrustProblem, str]] = []
-    chain = _chain_problem(walk)
-    if chain:
-        found.append(chain)
-    found += _date_problems(walk.path, now)
-    if not name_ok:
-        names = ", ".join(_names(leaf)) or "no DNS name"
-        found.append((TrustProblem.NAME_MISMATCH, f"the certificate is for {names}, not {host}"))
-    if not found:
-        found.append((TrustProblem.OTHER, f"rejected: {errors[0] if errors else 'unknown reason'}"))
-    return tuple(p for p, _ in found), "; ".join(text for _, text in found)
-
-
-def _chain_problem(walk: _Walk) -> tuple[TrustProblem, str] | None:
-    top = _cn(walk.top)
-    if walk.reaches_anchor:
-        return None
-    if walk.ends_self_issued and len(walk.path) == 1:
-        return TrustProblem.UNTRUSTED_ROOT, f"the certificate {top} is self-signed, no CA issued it"
-    if walk.ends_self_issued:
-        return TrustProblem.UNTRUSTED_ROOT, f"the root {top} the server sends is not trusted"
-    issuer = walk.top.issuer.rfc4514_string()
-    if len(walk.path) == 1:
-        return (
-            TrustProblem.INCOMPLETE_CHAIN,
-            f"the intermediate CA certificate ({issuer}) that issued {top} is not sent",
-        )
-    # The server sent intermediates but the last one's issuer is unknown: without the
-    # missing certificate nothing tells an untrusted root from a second missing intermediate.
-    return (
-        TrustProblem.UNTRUSTED_ROOT,
-        f"the chain sent stops at {top}, whose issuer ({issuer}) is no trusted root: "
-        "the root is not trusted or an intermediate is missing",
-    )
-
-
-def _date_problems(
-    path: Sequence[x509.Certificate], now: datetime
-) -> list[tuple[TrustProblem, str]]:
-    found = []
-    for cert in path:
-        if now > cert.not_valid_after_utc:
-            when = cert.not_valid_after_utc.date().isoformat()
-            found.append((TrustProblem.EXPIRED, f"{_cn(cert)} expired on {when}"))
-        elif now < cert.not_valid_before_utc:
-            when = cert.not_valid_before_utc.date().isoformat()
-            found.append((TrustProblem.NOT_YET_VALID, f"{_cn(cert)} is not valid before {when}"))
-    return found
-
-
-def _cn(cert: x509.Certificate) -> str:
-    names = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
-    value = names[0].value if names else cert.subject.rfc4514_string()
-    return repr(value if isinstance(value, str) else value.decode("latin-1"))
-
-
-# --- host names -------------------------------------------------------------------------------
-
-
-def _names(cert: x509.Certificate) -> list[str]:
-    """The DNS names a certificate covers: its SANs, or its CN when it has no SAN (RFC 6125)."""
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        cns = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
-        return [str(a.value) for a in cns]
-    ips = [str(ip) for ip in san.get_values_for_type(x509.IPAddress)]
-    return [*san.get_values_for_type(x509.DNSName), *ips]
-
-
-def _name_matches(cert: x509.Certificate, host: str) -> bool:
-    """Whether the certificate covers ``host`` (exact, or a left-most ``*.`` wildcard label)."""
-    wanted = _ace(host.rstrip(".").lower())
-    try:
-        ipaddress.ip_address(wanted)
-        return wanted in _names(cert)
-    except ValueError:
-        pass
-    return any(_dns_match(_ace(n.lower()), wanted) for n in _names(cert))
-
-
-def _dns_match(pattern: str, host: str) -> bool:
-    if pattern == host:
-        return True
-    if not pattern.startswith("*."):
-        return False
-    label, _, rest = host.partition(".")
-    return bool(label) and rest == pattern[2:]
-
-
-def _ace(name: str) -> str:
-    try:
-        return name.encode("idna").decode("ascii")
-    except UnicodeError:
-        return name

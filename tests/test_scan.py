@@ -209,7 +209,7 @@ def test_expired_leaf(facts: dict[str, EndpointFacts]) -> None:
 def test_not_yet_valid_leaf(facts: dict[str, EndpointFacts]) -> None:
     found = facts["future"]
     assert found.trust_problems == (TrustProblem.NOT_YET_VALID,)
-    assert f"'{HOST}' is not valid before " in (found.trust_reason or "")
+    assert f"'{HOST}' is not valid yet: valid from " in (found.trust_reason or "")
 
 
 def test_wrong_host_name(facts: dict[str, EndpointFacts]) -> None:
