@@ -77,7 +77,7 @@ CATALOGUE: dict[str, Control] = {
             "The key is RSA with at least 2048 bits",
             ("5.1.5",),
             Severity.FAIL,
-            (_CSR, _CERT, Artifact.PRIVATE_KEY, Artifact.PFX, Artifact.HOST),
+            (_CSR, _CERT, Artifact.BUNDLE, Artifact.PRIVATE_KEY, Artifact.PFX, Artifact.HOST),
             "In IIS Manager > Server Certificates > Create Certificate Request, choose "
             "'Microsoft RSA SChannel Cryptographic Provider' and bit length 2048, then ask "
             "the CA to re-issue the certificate for the new request.",
@@ -90,7 +90,7 @@ CATALOGUE: dict[str, Control] = {
             "Every subject field is printable ASCII (English only)",
             ("5.1",),
             Severity.FAIL,
-            (_CSR, _CERT, Artifact.HOST),
+            (_CSR, _CERT, Artifact.BUNDLE, Artifact.PFX, Artifact.HOST),
             "In IIS Manager > Server Certificates > Create Certificate Request, type every "
             "field in English (half-width letters, digits and punctuation only), e.g. O=TWCA, "
             "L=TAIPEI, ST=TAIWAN, C=TW; check the request with `certutil -dump request.csr` "
@@ -118,7 +118,7 @@ CATALOGUE: dict[str, Control] = {
             "The Common Name is the bare host name of the site",
             ("5.1.4.1",),
             Severity.FAIL,
-            (_CSR, _CERT),
+            (_CSR, _CERT, Artifact.BUNDLE, Artifact.PFX),
             "In IIS Manager > Server Certificates > Create Certificate Request, set Common "
             "name to the site's host name only (e.g. www.example.com.tw): no 'https://', no "
             "path, no port; confirm with `certutil -dump request.csr`.",
@@ -128,7 +128,7 @@ CATALOGUE: dict[str, Control] = {
         ),
         Control(
             "validity",
-            "Now is within every certificate's validity period",
+            "Now is within the validity period of the server certificate and its path",
             ("5.7.1.1",),
             Severity.FAIL,
             (_CERT, Artifact.BUNDLE, Artifact.CHAIN, Artifact.PFX, Artifact.HOST),

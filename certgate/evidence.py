@@ -18,6 +18,7 @@ from certgate.facts import (
     PfxEncryptionFacts,
     PfxFacts,
     SubjectFacts,
+    ValidityFacts,
 )
 from certgate.hostfacts import EndpointFacts
 from certgate.pagefacts import InsecureLoad, PageFacts
@@ -46,6 +47,9 @@ def _parts(value: object) -> tuple[object, ...]:
         return value
     if isinstance(value, PathFacts):
         return (*value.certificates, *value.unused)
+    if isinstance(value, ValidityFacts):
+        aside = (_Html("<p>Also in the files, not on the path (not judged):</p>"),)
+        return (*value.certificates, *(aside + value.others if value.others else ()))
     if isinstance(value, BundleFacts):
         return value.certificates()
     if isinstance(value, PfxFacts):

@@ -282,6 +282,20 @@ class PathFacts:
         return self.certificates[-1].self_issued
 
 
+@dataclass(frozen=True)
+class ValidityFacts:
+    """What validity judges for one source of the server certificate (SPEC §2.1).
+
+    ``certificates`` are the server certificate and its path, server first (for a served
+    chain: every certificate sent). ``others`` are certificates the files also hold that are
+    not on the path: shown in the evidence, not judged.
+    """
+
+    source: str
+    certificates: tuple[CertificateFacts, ...]
+    others: tuple[CertificateFacts, ...] = ()
+
+
 class Pairing(enum.Enum):
     """What key-match compares with the target's server certificate."""
 

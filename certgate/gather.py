@@ -26,6 +26,7 @@ from certgate.facts import (
     PathFacts,
     PfxEncryptionFacts,
     PfxFacts,
+    ValidityFacts,
 )
 from certgate.hosts import HostGatherer
 from certgate.keyfiles import (
@@ -190,6 +191,24 @@ class Gatherer:
             raise ArtifactError(f"{pfx.source}: holds no server certificate to start a path from")
         return pfx.path
 
+    # --- validity (manual 5.7.1.1): the server certificate and its path, per source -------
+
+    def certificate_validity(self, target: Target) -> ValidityFacts:
+        """The target's certificate and its path through its ``chain`` files, if any."""
+        if not target.chain:
+            leaf = self.certificate(target)
+            return ValidityFacts(leaf.source, (leaf,))
+        return validity_of(self.chain_path(target))
+
+    def bundle_validity(self, target: Target) -> ValidityFacts:
+        """cert.zip's server.cer and its path; every file must be read (a root's dates too)."""
+        self.bundle_certificates(target)
+        return validity_of(self.bundle_path(target))
+
+    def pfx_validity(self, target: Target) -> ValidityFacts:
+        """The PFX's key certificate and its path; its other certificates are only listed."""
+        return validity_of(self.pfx_path(target))
+
     # --- key match (manual 5.7.1.1, 6.4) ---------------------------------------------------
 
     def server_sources(self, target: Target) -> tuple[CertificateFacts, ...]:
@@ -219,6 +238,11 @@ class Gatherer:
         return PairingFacts(
             Pairing.COPIES, first, _cert_print(first), tuple(_cert_print(c) for c in others)
         )
+
+
+def validity_of(path: PathFacts) -> ValidityFacts:
+    """What validity judges of a path: its certificates; the files' others are listed."""
+    return ValidityFacts(path.source, path.certificates, path.unused)
 
 
 def server_source_count(target: Target) -> int:

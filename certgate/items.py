@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from certgate.controls import Artifact, Control
-from certgate.errors import ArtifactError
-from certgate.facts import CertificateFacts
-from certgate.gather import Gatherer, server_source_count
+from certgate.errors import ArtifactError, NothingToInspect
+from certgate.facts import CertificateFacts, SubjectFacts, ValidityFacts
+from certgate.gather import Gatherer, server_source_count, validity_of
 from certgate.hostfacts import Endpoint, EndpointFacts
 from certgate.hosts import UNRESOLVED
 from certgate.pagefacts import PageFacts
@@ -63,18 +63,21 @@ RESOLVERS: Mapping[str, Mapping[Artifact, Resolver]] = {
     "key": {
         Artifact.CSR: lambda g, t: g.decoded_csr(t).key,
         Artifact.CERTIFICATE: lambda g, t: g.certificate(t).key,
+        Artifact.BUNDLE: lambda g, t: g.bundle_server(t).key,
         Artifact.PRIVATE_KEY: lambda g, t: g.private_key(t),
         Artifact.PFX: lambda g, t: g.pfx_key(t),
     },
     "subject": {
         Artifact.CSR: lambda g, t: g.decoded_csr(t).subject,
         Artifact.CERTIFICATE: lambda g, t: g.certificate(t).subject,
+        Artifact.BUNDLE: lambda g, t: g.bundle_server(t).subject,
+        Artifact.PFX: lambda g, t: g.pfx_server(t).subject,
     },
-    "certificates": {
-        Artifact.CERTIFICATE: lambda g, t: (g.certificate(t),),
-        Artifact.BUNDLE: lambda g, t: g.bundle_certificates(t),
-        Artifact.CHAIN: lambda g, t: g.chain_files(t),
-        Artifact.PFX: lambda g, t: g.pfx(t).certificates,
+    "validity": {
+        Artifact.CERTIFICATE: lambda g, t: g.certificate_validity(t),
+        Artifact.BUNDLE: lambda g, t: g.bundle_validity(t),
+        Artifact.CHAIN: lambda g, t: validity_of(g.chain_path(t)),
+        Artifact.PFX: lambda g, t: g.pfx_validity(t),
     },
     "leaf": {
         Artifact.CERTIFICATE: lambda g, t: g.certificate(t),
@@ -105,6 +108,8 @@ APPLIES_WHEN: Mapping[tuple[str, Artifact], Callable[[Target], bool]] = {
     ),
     ("pairing", Artifact.CSR): lambda t: t.has(Artifact.CSR) and server_source_count(t) > 0,
     ("pairing", Artifact.CERTIFICATE): lambda t: server_source_count(t) > 1,
+    # validity judges the chain files with the target's certificate when there is one
+    ("validity", Artifact.CHAIN): lambda t: t.has(Artifact.CHAIN) and t.certificate is None,
     # served-expected compares with the target's own certificate: it needs one
     ("expected", Artifact.HOST): lambda t: server_source_count(t) > 0,
 }
@@ -125,6 +130,11 @@ def _served_leaf(g: Gatherer, ref: ItemRef) -> CertificateFacts:
     leaf = _served(g, ref).leaf
     assert leaf is not None  # a reachable endpoint has served its chain
     return leaf
+
+
+def _served_validity(g: Gatherer, ref: ItemRef) -> ValidityFacts:
+    served = _served(g, ref)
+    return ValidityFacts(f"{served.endpoint.label} sent", served.served_chain)
 
 
 def _page(g: Gatherer, ref: ItemRef) -> PageFacts:
@@ -160,7 +170,7 @@ HOST_RESOLVERS: Mapping[str, Mapping[Artifact, HostResolver]] = {
     "served": {Artifact.HOST: _served},
     "key": {Artifact.HOST: lambda g, r: _served_leaf(g, r).key},
     "subject": {Artifact.HOST: lambda g, r: _served_leaf(g, r).subject},
-    "certificates": {Artifact.HOST: lambda g, r: _served(g, r).served_chain},
+    "validity": {Artifact.HOST: lambda g, r: _served_validity(g, r)},
     "leaf": {Artifact.HOST: _served_leaf},
     "expected": {Artifact.HOST: lambda g, r: g.server_sources(r.target)[0]},
     "addresses": {Artifact.SITE: lambda g, r: _comparable_addresses(g, r)},
@@ -234,9 +244,27 @@ def _applies(target: Target, artifact: Artifact, needed: list[str]) -> bool:
 
 
 def resolve(gatherer: Gatherer, ref: ItemRef, argname: str) -> object:
-    """The facts fixture ``argname`` for one item (ArtifactError when it cannot be had)."""
+    """The facts fixture ``argname`` for one item (ArtifactError when it cannot be had,
+    NothingToInspect when it holds nothing to judge)."""
     if argname in TARGET_FIXTURES:
         return TARGET_FIXTURES[argname](ref.target)
     if ref.artifact in _HOSTED:
-        return HOST_RESOLVERS[argname][ref.artifact](gatherer, ref)
-    return RESOLVERS[argname][ref.artifact](gatherer, ref.target)
+        value = HOST_RESOLVERS[argname][ref.artifact](gatherer, ref)
+    else:
+        value = RESOLVERS[argname][ref.artifact](gatherer, ref.target)
+    hollow = nothing_to_inspect(value)
+    if hollow is not None:
+        raise NothingToInspect(f"{ref.id}: nothing to inspect: {hollow}")
+    return value
+
+
+def nothing_to_inspect(value: object) -> str | None:
+    """Why ``value`` holds nothing a control could judge, or None (SPEC §2.1: nothing
+    judged is never a pass)."""
+    if isinstance(value, tuple) and not value:
+        return "no certificate or address was found"
+    if isinstance(value, ValidityFacts) and not value.certificates:
+        return f"{value.source} holds no certificate"
+    if isinstance(value, SubjectFacts) and not value.attributes:
+        return f"the subject of {value.source} is empty"
+    return None

@@ -340,7 +340,7 @@ csr_file = _facts_fixture("csr_file")
 csr = _facts_fixture("csr")
 key = _facts_fixture("key")
 subject = _facts_fixture("subject")
-certificates = _facts_fixture("certificates")
+validity = _facts_fixture("validity")
 leaf = _facts_fixture("leaf")
 target = _facts_fixture("target")
 policy = _facts_fixture("policy")
@@ -443,6 +443,8 @@ def _classify(
         return Outcome.FAILED, str(excinfo.value)
     if isinstance(excinfo.value, CouldNotAudit):
         return Outcome.ERROR, excinfo.value.msg or ""
+    if isinstance(excinfo.value, ArtifactError):  # a part the check needed is unreadable
+        return Outcome.ERROR, str(excinfo.value)
     return Outcome.ERROR, f"{excinfo.typename}: {excinfo.value}"
 
 

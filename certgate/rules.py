@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
+from certgate import x509 as core
 from certgate.facts import (
     BundleFacts,
     BundleMember,
@@ -22,6 +23,7 @@ from certgate.facts import (
     PfxEncryptionFacts,
     PfxFacts,
     SubjectFacts,
+    ValidityFacts,
 )
 
 # ISO 3166-1 alpha-2, officially assigned codes.
@@ -165,19 +167,12 @@ def _is_ip(name: str) -> bool:
     return True
 
 
-def name_covers(pattern: str, host: str) -> bool:
-    """Whether a certificate name (possibly ``*.`` wildcard) matches ``host``."""
-    pattern, host = pattern.lower().rstrip("."), host.lower().rstrip(".")
-    if pattern.startswith("*."):
-        head, _, rest = host.partition(".")
-        return bool(head) and rest == pattern[2:]
-    return pattern == host
-
-
 def subject_covers(subject: SubjectFacts, host: str) -> bool:
-    """Whether the CN or any SAN DNS name covers ``host``."""
-    names = (*subject.values("CN"), *subject.dns_names)
-    return any(name_covers(n, host) for n in names)
+    """Whether the CN or any SAN DNS name covers ``host`` (IDNA-aware). The SAN is read only
+    when the CN does not cover it (UnreadablePart when it is needed and unreadable)."""
+    if any(core.name_covers(n, host) for n in subject.values("CN")):
+        return True
+    return any(core.name_covers(n, host) for n in subject.dns_names)
 
 
 # --- time (manual 5.7.1.1, 5.11) -------------------------------------------------------------
@@ -185,11 +180,16 @@ def subject_covers(subject: SubjectFacts, host: str) -> bool:
 
 def validity_problem(cert: CertificateFacts, now: datetime) -> str | None:
     """Why ``now`` is outside the certificate's validity period, or None."""
-    if now < cert.not_before:
-        return f"is not valid yet: valid from {day(cert.not_before)}"
-    if now > cert.not_after:
-        return f"expired on {day(cert.not_after)}"
-    return None
+    return core.validity_problem(cert.not_before, cert.not_after, now)
+
+
+def validity_problems(validity: ValidityFacts, now: datetime) -> list[str]:
+    """``<certificate> expired on ...`` for every judged certificate outside its period."""
+    return [
+        f"{c.label()} {problem}"
+        for c in validity.certificates
+        if (problem := validity_problem(c, now)) is not None
+    ]
 
 
 def days_left(cert: CertificateFacts, now: datetime) -> int:

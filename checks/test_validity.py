@@ -3,15 +3,15 @@
 from datetime import datetime
 
 from certgate.controls import control
-from certgate.facts import CertificateFacts
-from certgate.rules import day, days_left, expiry_phrase, validity_problem
+from certgate.facts import CertificateFacts, ValidityFacts
+from certgate.rules import day, days_left, expiry_phrase, validity_problems
 from certgate.targets import Policy
 
 
 @control("validity")
-def test_validity(certificates: tuple[CertificateFacts, ...], now: datetime) -> None:
-    """Now is within the validity period of every certificate involved (5.7.1.1)."""
-    problems = [f"{c.label()} {p}" for c in certificates if (p := validity_problem(c, now))]
+def test_validity(validity: ValidityFacts, now: datetime) -> None:
+    """Now is within the validity period of the server certificate and its path (5.7.1.1)."""
+    problems = validity_problems(validity, now)
     assert not problems, (
         f"{'; '.join(problems)} (audited {day(now)}); manual 5.7.1.1 requires the validity "
         "period to include today. Renew the certificate, or install the CA's current "

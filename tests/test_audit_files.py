@@ -33,7 +33,7 @@ CASES = [
     ("cn-hostname", ("good-3tier", "certificate"), ("cn-with-port", "certificate"), "5.1.4.1"),
     ("validity", ("good-3tier", "certificate"), ("expired", "certificate"), "5.7.1.1"),
     ("validity", ("good-4tier", "certificate"), ("not-yet-valid", "certificate"), "5.7.1.1"),
-    ("validity", ("iis-3tier", "bundle"), ("chain-expired-uca", "chain"), "5.7.1.1"),
+    ("validity", ("iis-3tier", "bundle"), ("chain-expired-uca", "certificate"), "5.7.1.1"),
     ("bundle-contents", ("iis-3tier", "bundle"), ("bundle-missing-uca", "bundle"), "5.3"),
     ("bundle-contents", ("uca-digits", "bundle"), ("bundle-zip-slip", "bundle"), "5.3"),
     ("bundle-contents", ("iis-4tier", "bundle"), ("bundle-csr-as-cer", "bundle"), "5.3"),

@@ -13,9 +13,9 @@ from certgate.rules import (
     hostname_problem,
     key_meets,
     missing_fields,
-    name_covers,
     non_english,
 )
+from certgate.x509 import name_covers
 
 
 def subject(**fields: str) -> SubjectFacts:
