@@ -542,6 +542,8 @@ def _deployment_facts(
     name_ok = _name_matches(received[0], endpoint.host)
     counted = [r for r in deployment.path_validation_results if r.trust_store.name in trust.labels]
     success = next((r for r in counted if r.was_validation_successful), None)
+    if success is not None and _date_problems(success.verified_certificate_chain or [], now):
+        success = None  # sslyze validates at the wall clock; the audit judges as of `now` (--now)
     problems: tuple[TrustProblem, ...] = ()
     reason = None
     if success is None:
