@@ -1,1 +1,1 @@
-pytest_plugins = ["certgate.plugin"]
+pytest_plugins = ["certgate.plugin"]  # skipped when its entry point (same name) loaded it

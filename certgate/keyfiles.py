@@ -27,6 +27,7 @@ from certgate.errors import ArtifactError
 from certgate.facts import CertificateFacts, KeyFacts, PfxEncryptionFacts, PfxFacts
 from certgate.pkcs12 import Pkcs12Error, Pkcs12Structure, read_structure
 
+_CONVENTIONAL_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 _PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
 _PEM_END = re.compile(rb"-----END ([A-Z0-9 ]+)-----")
 
@@ -45,11 +46,18 @@ class PasswordSource:
             raise self.missing(source)
         value = os.environ.get(self.env)
         if value is None:
-            raise ArtifactError(
-                f"{source} is password-protected and the environment variable {self.env} "
-                f"(named by {self.key}) is not set"
-            )
+            raise ArtifactError(f"{source} is password-protected and {self.variable()} is not set")
         return value.encode("utf-8")
+
+    def variable(self) -> str:
+        """The variable as messages name it. A name not written like one (capitals, digits,
+        ``_``) is not shown: ``Tw2026Secret`` may be a password pasted where its name belongs."""
+        if self.env is not None and _CONVENTIONAL_NAME.fullmatch(self.env):
+            return f"the environment variable {self.env} (named by {self.key})"
+        return (
+            f"the environment variable named by {self.key} (its name is not shown: it is not "
+            "written in capitals like SHOP_PFX_PASSWORD and may be a pasted password)"
+        )
 
     def missing(self, source: str) -> ArtifactError:
         """The error for a protected file when the target names no password variable."""
@@ -61,7 +69,7 @@ class PasswordSource:
     def wrong(self, source: str) -> ArtifactError:
         """The error for a password that does not open the file."""
         return ArtifactError(
-            f"{source}: the password in the environment variable {self.env} does not open it "
+            f"{source}: the password in {self.variable()} does not open it "
             "(wrong password, or the file is damaged)"
         )
 

@@ -1,11 +1,15 @@
 """pytest wiring: options, inventory, parametrization, fixtures, outcomes, results.json.
 
-Registered by the repository's one-line ``conftest.py``. State lives in ``config.stash``.
+Loaded into every pytest run of the environment it is installed in (the ``pytest11`` entry
+point, see pyproject.toml), so it stays inert unless the run is an audit (:func:`audit_requested`).
+State lives in ``config.stash``.
 """
 
 from __future__ import annotations
 
 import gc
+import glob
+import importlib.util
 import warnings
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime
@@ -25,6 +29,8 @@ from certgate.results import Outcome, ResultRow, Results
 from certgate.targets import Inventory, InventoryError, load_inventory
 from certgate.waivers import WAIVER_CONTROL, Waiver, load_waivers
 
+ACTIVE = pytest.StashKey[bool]()
+SHIPPED = pytest.StashKey[bool]()  # the run collects the checks shipped in the package
 INVENTORY = pytest.StashKey[Inventory]()
 GATHERER = pytest.StashKey[Gatherer]()
 NOW = pytest.StashKey[datetime]()
@@ -82,14 +88,73 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="never fetch a missing issuer from its URL (AIA caIssuers) to name it",
     )
-    parser.addini("certgate_targets", "default inventory path", default="targets.yaml")
+    parser.addini(
+        "certgate_targets",
+        f"inventory to audit, relative to the root directory (default: {DEFAULT_TARGETS})",
+        default="",
+    )
+
+
+DEFAULT_TARGETS = "targets.yaml"
+
+
+def audit_requested(config: pytest.Config, targets_option: str | None) -> bool:
+    """Whether this pytest run is an audit: ``--targets`` given, the ini file names
+    ``certgate_targets``, or a ``targets.yaml`` sits in pytest's root directory.
+
+    Any other run in the same environment (a project's own tests, certgate's self-tests) is
+    left alone: no inventory read, no report written, no option or test path changed.
+    """
+    if targets_option or config.getini("certgate_targets"):
+        return True
+    return (config.rootpath / DEFAULT_TARGETS).is_file()
+
+
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    """An audit that names no tests of its own (no paths; no ``testpaths`` that apply, so pytest
+    would collect the folder it was started in) runs the checks shipped in the package.
+
+    Decided here, before pytest loads the conftest files of its test paths, so that a checkout's
+    own conftest.py is loaded at start-up like any root conftest.
+    """
+    known = early_config.known_args_namespace
+    if not audit_requested(early_config, known.targets) or not _names_no_tests(early_config):
+        return
+    checks = str(shipped_checks())
+    args.append(checks)
+    known.file_or_dir = [*known.file_or_dir, checks]
+    early_config.stash[SHIPPED] = True
+
+
+def _names_no_tests(config: pytest.Config) -> bool:
+    """Whether pytest would fall back to collecting its invocation directory."""
+    known = config.known_args_namespace
+    if known.file_or_dir:
+        return False
+    if config.invocation_params.dir != config.rootpath:
+        return True  # pytest applies testpaths only when started in the root directory
+    testpaths: list[str] = config.getini("testpaths")
+    if known.pyargs:
+        return not testpaths
+    return not any(glob.glob(p, root_dir=config.rootpath, recursive=True) for p in testpaths)
+
+
+def _active(config: pytest.Config) -> bool:
+    return config.stash.get(ACTIVE, False)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    if not audit_requested(config, config.getoption("targets")):
+        _refuse_audit_options(config)
+        return
+    config.stash[ACTIVE] = True
     config.addinivalue_line("markers", "certgate_control(id): the catalogue control a check tests")
     config.addinivalue_line("markers", "certgate_waiver: the check of each waiver's own item")
-    config.stash[NOW] = _now(config)
+    started = datetime.now(UTC)
+    config.stash[NOW] = _now(config, started)
     config.stash[INVENTORY] = _load(config)
     config.stash[WAIVERS] = _load_waivers(config)
     config.stash[AUDITED] = frozenset()
@@ -106,9 +171,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_EMPTY] = set()
     reports = _reports_dir(config)
     config.stash[RESULTS] = Results(
-        started=datetime.now(UTC), targets_file=_targets_path(config), path=reports / "results.json"
+        started=started,
+        as_of=config.stash[NOW],
+        targets_file=_targets_path(config),
+        path=reports / "results.json",
     )
     _default_outputs(config, reports)
+    _shipped_checks_display(config)
     config.pluginmanager.register(
         Recorder(config.stash[RESULTS], config.stash[GATHERER].hosts), "certgate-results"
     )
@@ -118,19 +187,54 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(HtmlReport(config), "certgate-html")
 
 
+def _refuse_audit_options(config: pytest.Config) -> None:
+    """An audit option in a run that audits nothing is a mistake: say so (exit 4)."""
+    for name in ("waivers", "reports_dir", "now"):
+        if config.getoption(name) is not None:
+            raise pytest.UsageError(
+                f"--{name.replace('_', '-')} is a certgate audit option, but this run audits "
+                f"nothing: give --targets PATH, or run where {DEFAULT_TARGETS} is"
+            )
+
+
 def _targets_path(config: pytest.Config) -> Path:
-    given = config.getoption("targets") or config.getini("certgate_targets")
-    path = Path(given)
-    return (
-        path
-        if path.is_absolute()
-        else (Path.cwd() if config.getoption("targets") else config.rootpath) / path
-    )
+    """``--targets`` relative to where pytest was started; else the ini's or the default
+    ``targets.yaml``, relative to the root directory."""
+    given: str | None = config.getoption("targets")
+    if given:
+        return config.invocation_params.dir / given
+    named: str = config.getini("certgate_targets") or DEFAULT_TARGETS
+    return config.rootpath / named
 
 
 def _reports_dir(config: pytest.Config) -> Path:
-    given = config.getoption("reports_dir")
-    return Path(given).resolve() if given else config.rootpath / "reports"
+    """``--reports-dir`` or ``reports/``, relative to where pytest was started.
+
+    Not the root directory: for ``--targets PATH`` written with a space pytest picks its root
+    directory from PATH before it knows the option takes a value, so the two spellings would
+    write to different places.
+    """
+    given = config.getoption("reports_dir") or "reports"
+    return (config.invocation_params.dir / given).resolve()
+
+
+def shipped_checks() -> Path:
+    """The folder of the checks that ship with certgate (the package ``certgate.checks``)."""
+    spec = importlib.util.find_spec("certgate.checks")
+    if spec is None or not spec.submodule_search_locations:
+        raise pytest.UsageError("certgate's checks are not installed: pip install certgate")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _shipped_checks_display(config: pytest.Config) -> None:
+    """Running the shipped checks, show what the repository's pyproject.toml asks for: one line
+    per finding (``-ra``), no tracebacks, unless the command line says otherwise."""
+    if not config.stash.get(SHIPPED, False):
+        return
+    if config.option.tbstyle == "auto":
+        config.option.tbstyle = "no"
+    if config.option.reportchars == "fE":  # pytest's default: only failures and errors
+        config.option.reportchars = "a"
 
 
 def _default_outputs(config: pytest.Config, reports: Path) -> None:
@@ -179,7 +283,8 @@ def _prepare_lab(config: pytest.Config, folder: Path) -> None:
 def _load_waivers(config: pytest.Config) -> tuple[Waiver, ...]:
     """The waivers file, if any; exit 4 listing every problem, like the targets file."""
     given = config.getoption("waivers")
-    path = Path(given) if given else config.stash[INVENTORY].path.parent / "waivers.yaml"
+    folder = config.stash[INVENTORY].path.parent
+    path = config.invocation_params.dir / given if given else folder / "waivers.yaml"
     if not given and not path.is_file():
         return ()
     try:
@@ -192,10 +297,11 @@ def _load_waivers(config: pytest.Config) -> tuple[Waiver, ...]:
         )
 
 
-def _now(config: pytest.Config) -> datetime:
+def _now(config: pytest.Config, started: datetime) -> datetime:
+    """The time every verdict is judged at: ``--now`` when given, else the run's start."""
     given = config.getoption("now")
     if not given:
-        return datetime.now(UTC)
+        return started
     try:
         moment = datetime.fromisoformat(given.replace("Z", "+00:00"))
     except ValueError:
@@ -207,6 +313,8 @@ def _now(config: pytest.Config) -> datetime:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if not _active(metafunc.config):
+        return
     if metafunc.definition.get_closest_marker("certgate_waiver") is not None:
         waivers = metafunc.config.stash[WAIVERS]
         if not waivers:
@@ -233,12 +341,29 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     )
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_pycollect_makeitem(
+    collector: pytest.Module | pytest.Class, name: str, obj: object
+) -> Generator[None, object, object]:
+    """A check that applies to no target has no items: none is collected, so the terminal's
+    collected / selected / deselected counts add up to the items that ran."""
+    made = yield
+    if not _active(collector.config) or not isinstance(made, list):
+        return made
+    empty = collector.config.stash[_EMPTY]
+    return [i for i in made if not (isinstance(i, pytest.Item) and _definition(i) in empty)]
+
+
+def _definition(item: pytest.Item) -> str:
+    return item.nodeid.split("[")[0]
+
+
 @pytest.hookimpl(tryfirst=True)  # before `-k` deselection: see the whole inventory
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    empty = config.stash[_EMPTY]
-    items[:] = [i for i in items if i.nodeid.split("[")[0] not in empty]
+    if not _active(config):
+        return
     config.stash[AUDITED] = frozenset(
         (ref.target.name, i.stash[ITEM_CONTROL].id)
         for i in items
@@ -248,6 +373,8 @@ def pytest_collection_modifyitems(
 
 @pytest.hookimpl(trylast=True)  # after `-k`/`-m` deselection: plan only what will run
 def pytest_collection_finish(session: pytest.Session) -> None:
+    if not _active(session.config):
+        return
     hosts = session.config.stash[GATHERER].hosts
     pages = session.config.stash[GATHERER].pages
     for item in session.items:
@@ -287,6 +414,8 @@ def _scan_hosts(config: pytest.Config, hosts: HostGatherer, pages: PageGatherer)
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_itemcollected(item: pytest.Item) -> None:
+    if not _active(item.config):
+        return
     callspec = getattr(item, "callspec", None)
     waiver = callspec.params.get("waiver") if callspec is not None else None
     if isinstance(waiver, Waiver):
@@ -489,5 +618,7 @@ class Recorder:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
+    if not _active(config):
+        return []
     inventory = config.stash[INVENTORY]
     return [f"certgate: auditing {len(inventory.targets)} target(s) from {inventory.path}"]

@@ -48,6 +48,7 @@ class HtmlReport:
     @pytest.hookimpl(tryfirst=True)  # before pytest-html reads the environment table
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self._environment()["certgate started"] = stamp(self._results.started)
+        self._environment()["certgate as of"] = as_of_text(self._results)
 
     @pytest.hookimpl(tryfirst=True)  # before pytest-html writes the report
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -69,8 +70,7 @@ class HtmlReport:
         return table
 
     def pytest_html_report_title(self, report: object) -> None:
-        inventory = self._results.targets_file.name
-        report.title = f"certgate audit — {inventory} — {datetime.now(UTC):%Y-%m-%d}"  # type: ignore[attr-defined]
+        report.title = report_title(self._results)  # type: ignore[attr-defined]
 
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
         cells.insert(1, '<th class="sortable" data-column-type="target">Target</th>')
@@ -78,7 +78,8 @@ class HtmlReport:
         cells.insert(3, '<th data-column-type="manual">Manual §</th>')
 
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
-        props = {k: str(v) for k, v in report.user_properties}
+        # a collection error's row is a CollectReport, which has no user properties
+        props = {k: str(v) for k, v in getattr(report, "user_properties", ())}
         cells.insert(1, f'<td class="col-target">{escape(props.get("target", ""))}</td>')
         cells.insert(2, f'<td class="col-control">{escape(props.get("control", ""))}</td>')
         cells.insert(3, f'<td class="col-manual">{escape(props.get("manual", ""))}</td>')
@@ -109,6 +110,21 @@ class HtmlReport:
         parts.extend(evidence_of(list(funcargs.values())))
         report.extras = [*getattr(report, "extras", []), extras.html("".join(parts))]  # type: ignore[attr-defined]
         return report
+
+
+def report_title(results: Results) -> str:
+    """``certgate audit — targets.yaml — 2026-11-26``: the inventory and the day it was judged
+    as of (``--now``, else the day of the run)."""
+    title = f"certgate audit — {results.targets_file.name} — {results.as_of:%Y-%m-%d}"
+    if results.as_of.date() != results.started.date():
+        title += f" (as of, with --now; run on {results.started:%Y-%m-%d})"
+    return title
+
+
+def as_of_text(results: Results) -> str:
+    """The time every verdict was judged at, and whether it was the run's own."""
+    note = "the start of the run" if results.as_of == results.started else "--now"
+    return f"{stamp(results.as_of)} ({note})"
 
 
 def remediation_html(control: Control, outcome: Outcome, message: str) -> str:

@@ -48,9 +48,11 @@ class ResultRow:
 
 @dataclass
 class Results:
-    """Every row of the run; written to ``path`` by :meth:`finish`."""
+    """Every row of the run; written to ``path`` by :meth:`finish`. ``as_of`` is the time
+    every verdict was judged at: ``--now`` when given, else ``started``."""
 
     started: datetime
+    as_of: datetime
     targets_file: Path
     path: Path
     rows: list[ResultRow] = field(default_factory=list)
@@ -91,6 +93,7 @@ class Results:
             "certgate": __version__,
             "started": _iso(self.started),
             "finished": _iso(self.finished or self.started),
+            "as_of": _iso(self.as_of),
             "targets": _display_path(self.targets_file),
             "results": [r.as_json() for r in self.rows],
             "summary": self.summary(),

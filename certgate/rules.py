@@ -6,7 +6,7 @@ import ipaddress
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 from certgate import x509 as core
 from certgate.facts import (
@@ -192,17 +192,34 @@ def validity_problems(validity: ValidityFacts, now: datetime) -> list[str]:
     ]
 
 
+def days_between(start: datetime, end: datetime) -> int:
+    """Calendar days from ``start``'s UTC date to ``end``'s (negative when ``end`` is earlier).
+
+    The one way certgate counts days: by the dates it prints (:func:`day`), never by rounding
+    a duration, so one date shows one count in every message of a run.
+    """
+    return (_utc_date(end) - _utc_date(start)).days
+
+
+def _utc_date(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
 def days_left(cert: CertificateFacts, now: datetime) -> int:
-    """Whole days from ``now`` until notAfter (negative once expired)."""
-    return (cert.not_after - now).days
+    """Calendar days from ``now`` until notAfter's date (negative once that date is past)."""
+    return days_between(now, cert.not_after)
 
 
 def expiry_phrase(cert: CertificateFacts, now: datetime) -> str:
     """``expires on 2026-12-26, in 29 days`` or ``expired on 2026-11-16, 11 days ago``."""
     left = days_left(cert, now)
-    if left < 0:
-        return f"expired on {day(cert.not_after)}, {-left} days ago"
-    return f"expires on {day(cert.not_after)}, in {left} days"
+    when = "today" if left == 0 else f"in {_days(left)}" if left > 0 else f"{_days(-left)} ago"
+    verb = "expired" if now > cert.not_after else "expires"
+    return f"{verb} on {day(cert.not_after)}, {when}"
+
+
+def _days(count: int) -> str:
+    return "1 day" if count == 1 else f"{count} days"
 
 
 def day(moment: datetime) -> str:

@@ -200,7 +200,11 @@ def _pages(v: Any) -> tuple[Any, str | None]:
 
 def _env_name(v: Any) -> tuple[Any, str | None]:
     if not isinstance(v, str) or not _ENV_NAME.match(v):
-        return None, f"expected the name of an environment variable, got {_show(v)}"
+        return None, (
+            f"expected the name of an environment variable (letters, digits and _, like "
+            f"SHOP_PFX_PASSWORD), got {_show(v)} that is not one; if it is the password, keep "
+            "it out of this file: set it in a variable and write the variable's name here"
+        )
     return v, None
 
 

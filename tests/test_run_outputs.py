@@ -1,0 +1,146 @@
+"""What a run says about itself adds up: the terminal's counts, the time it judged at
+(``as_of``), the gate's exit statuses; and a password pasted into targets.yaml is never shown."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.admin import PFX_PASSWORD, TARGETS, audit_folder
+from tests.audit import REPO, Audit, demo_targets, project, run
+
+pytestmark = pytest.mark.slow
+
+_COLLECTED = re.compile(r"collected (\d+) items?(?: / (\d+) deselected)?(?: / (\d+) selected)?")
+_FINAL = re.compile(r"^=+ (.+) in [\d.]+s(?: \([^)]*\))? =+$", re.MULTILINE)
+_RAN = ("passed", "failed", "error", "errors", "xfailed", "xpassed", "skipped")
+
+
+def _counts(stdout: str) -> tuple[int, int, int, int]:
+    """(collected, deselected, selected, ran) as pytest's terminal printed them."""
+    head = _COLLECTED.search(stdout)
+    assert head is not None, stdout[:2000]
+    collected = int(head[1])
+    deselected = int(head[2] or 0)
+    selected = int(head[3] or collected - deselected)
+    final = _FINAL.findall(stdout)[-1]
+    tally = {word: int(n) for n, word in re.findall(r"(\d+) (\w+)", final)}
+    assert tally.get("deselected", 0) == deselected, final
+    ran = sum(n for word, n in tally.items() if word in _RAN)
+    return collected, deselected, selected, ran
+
+
+def _assert_adds_up(audit: Audit) -> None:
+    collected, deselected, selected, ran = _counts(audit.stdout)
+    assert collected == deselected + selected
+    assert selected == ran == len(audit.json["results"])
+
+
+def test_the_demo_counts_add_up(demo_audit):
+    """Checks no target applies to (no waivers, say) are not collected at all."""
+    _assert_adds_up(demo_audit)
+    assert "deselected" not in _COLLECTED.search(demo_audit.stdout)[0]  # type: ignore[index]
+
+
+def test_selected_counts_add_up(demo_lab, tmp_path):
+    audit = run(project(tmp_path, demo_targets(demo_lab)), "-k", "rsa-1024 or expired or waiver")
+    _assert_adds_up(audit)
+    assert _counts(audit.stdout)[1] > 0
+
+
+def test_as_of_is_the_time_judged_at(demo_lab, tmp_path):
+    folder = project(tmp_path, demo_targets(demo_lab))
+    today = run(folder, "-k", "expiring-soon and validity")
+    assert today.json["as_of"] == today.json["started"]
+    later = run(folder, "-k", "expiring-soon and validity", "--now", "2099-01-01T00:00:00Z")
+    doc = later.json
+    assert doc["as_of"] == "2099-01-01T00:00:00Z"
+    assert doc["started"] != doc["as_of"]
+    assert later.row("validity", "expiring-soon", "certificate")["outcome"] == "failed"
+    assert (
+        "(audited 2099-01-01)" in later.row("validity", "expiring-soon", "certificate")["message"]
+    )
+    html = (later.reports / "report.html").read_text("utf-8")
+    assert "certgate audit — targets.yaml — 2099-01-01 (as of, with --now; run on" in html
+    assert "2099-01-01 00:00:00 UTC (--now)" in html  # the environment table
+
+
+# --- the gate: the plain pytest command the README and the CI examples give -----------------
+
+GATE = ("--targets", "targets.yaml", "--strict")
+
+
+def test_the_gate_command_is_the_documented_one():
+    assert f"pytest {' '.join(GATE)}" in (REPO / "README.md").read_text("utf-8")
+
+
+def _gate(folder: Path, *extra: str, env: dict[str, str] | None = None) -> Audit:
+    return run(folder, *GATE, *extra, env={"SHOP_PFX_PASSWORD": PFX_PASSWORD, **(env or {})})
+
+
+def test_gate_exit_0_when_compliant(tmp_path):
+    assert _gate(audit_folder(tmp_path)).status == 0
+
+
+def test_gate_exit_1_when_something_failed(tmp_path):
+    folder = audit_folder(tmp_path)
+    audit = _gate(folder, env={"SHOP_PFX_PASSWORD": "not the password"})
+    assert audit.status == 1
+    assert {r["outcome"] for r in audit.rows(control="pfx-contents")} == {"error"}
+
+
+def test_gate_exit_4_for_a_bad_targets_file(tmp_path):
+    folder = audit_folder(tmp_path)
+    (folder / "targets.yaml").write_text(TARGETS + "    colour: red\n", encoding="utf-8")
+    audit = _gate(folder)
+    assert audit.status == 4
+    assert "target 'shop': key 'colour'" in audit.stdout + audit.stderr
+
+
+def test_gate_exit_5_when_nothing_was_collected(tmp_path):
+    assert _gate(audit_folder(tmp_path), "-k", "no-such-target").status == 5
+
+
+# --- a password pasted where the variable's name belongs ---------------------------------------
+
+PASTED = "Tw2026 Secret!"
+
+
+def _everything_written(audit: Audit, folder: Path) -> str:
+    files = [p for p in folder.rglob("*") if p.is_file() and p.suffix not in (".key", ".pfx")]
+    return audit.stdout + audit.stderr + "".join(p.read_text("utf-8", "replace") for p in files)
+
+
+def test_a_pasted_password_is_refused_at_load_and_never_echoed(tmp_path):
+    folder = audit_folder(tmp_path)
+    targets = TARGETS.replace("pfx_password_env: SHOP_PFX_PASSWORD", f"pfx_password_env: {PASTED}")
+    (folder / "targets.yaml").write_text(targets, encoding="utf-8")
+    audit = _gate(folder)
+    assert audit.status == 4
+    problems = [line for line in audit.stderr.splitlines() if "pfx_password_env" in line]
+    assert len(problems) == 1
+    assert (
+        "target 'shop': key 'pfx_password_env': expected the name of an environment"
+        in (problems[0])
+    )
+    written = _everything_written(audit, folder).replace(targets, "")
+    assert "Tw2026" not in written
+    assert not (folder / "reports" / "results.json").exists()
+
+
+def test_a_password_that_looks_like_a_name_is_never_shown(tmp_path):
+    """``Tw2026Secret`` is a valid variable name: it is unset, so the PFX items are errors,
+    but no output, report or message names it."""
+    folder = audit_folder(tmp_path)
+    targets = TARGETS.replace(
+        "pfx_password_env: SHOP_PFX_PASSWORD", "pfx_password_env: Tw2026Secret"
+    )
+    (folder / "targets.yaml").write_text(targets, encoding="utf-8")
+    audit = _gate(folder)
+    assert audit.status == 1
+    assert {r["outcome"] for r in audit.rows(control="pfx-contents")} == {"error"}
+    assert "named by pfx_password_env" in audit.rows(control="pfx-contents")[0]["message"]
+    assert {"report.html", "junit.xml", "results.json"} <= {p.name for p in audit.reports.iterdir()}
+    assert "Tw2026" not in _everything_written(audit, folder).replace(targets, "")
