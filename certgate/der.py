@@ -142,6 +142,20 @@ def encode(tag: int, content: bytes) -> bytes:
     return bytes([tag, 0x80 | len(octets)]) + octets + content
 
 
+def encode_oid(dotted: str) -> bytes:
+    """An OBJECT IDENTIFIER element from its dotted text."""
+    arcs = [int(a) for a in dotted.split(".")]
+    content = bytearray([40 * arcs[0] + arcs[1]])
+    for arc in arcs[2:]:
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        content += bytes(reversed(chunk))
+    return encode(OID, bytes(content))
+
+
 def der_set(elements: list[bytes], tag: int = SET) -> bytes:
     """A SET OF in DER order (its elements sorted by their encodings, X.690 11.6)."""
     return encode(tag, b"".join(sorted(elements)))

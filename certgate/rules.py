@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+
+from publicsuffixlist import PublicSuffixList
 
 from certgate import x509 as core
 from certgate.facts import (
@@ -157,6 +160,28 @@ def hostname_problem(name: str) -> str | None:
     if not labels or not all(_LABEL.match(label) for label in labels):
         return "it is not made of DNS labels (letters, digits and '-', separated by dots)"
     return None
+
+
+def public_name_problem(name: str) -> str | None:
+    """Why a public CA may not issue for ``name`` (CA/B BRs 7.1.4.2), or None when it may:
+    a single label, a public suffix itself, or a name under no public suffix (.local,
+    .corp, .lan), by the Public Suffix List that ships with ``publicsuffixlist``."""
+    bare = core.ace(name.removeprefix("*."))
+    if "." not in bare:
+        return f"{name!r} is a single-label name"
+    suffixes = _public_suffixes()
+    if suffixes.privatesuffix(bare, accept_unknown=False) is not None:
+        return None
+    if suffixes.publicsuffix(bare, accept_unknown=False) == bare:
+        return f"{name!r} is a public suffix, not a host name under one"
+    return (
+        f"{name!r} is an internal name: '.{bare.rsplit('.', 1)[-1]}' is no public top-level domain"
+    )
+
+
+@functools.cache
+def _public_suffixes() -> PublicSuffixList:
+    return PublicSuffixList()  # the list shipped in the package: no network
 
 
 def _is_ip(name: str) -> bool:

@@ -39,6 +39,9 @@ class Policy:
     pfx_encryption: tuple[str, ...] = ("aes256", "3des")  # manual 5.9.6
     # manual 6.3: also load each page in headless Chromium, for content scripts insert
     mixed_content_browser: bool = False
+    # manual 5.1.4.1 / CA/B BRs 7.1.4.2: true only for a private CA, which may issue for
+    # single-label and internal names (intranet, server.local) that no public CA may
+    allow_internal_names: bool = False
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,7 @@ POLICY_KEYS: dict[str, _Check] = {
     "csr_required_fields": _choices(SUBJECT_FIELDS),
     "pfx_encryption": _choices(PFX_ENCRYPTIONS),
     "mixed_content_browser": _bool,
+    "allow_internal_names": _bool,
 }
 
 _PATH_KEYS = ("csr", "bundle", "certificate", "private_key", "pfx")

@@ -2,8 +2,8 @@
 
 from certgate.controls import control
 from certgate.facts import SubjectFacts
-from certgate.rules import hostname_problem, non_english, subject_covers
-from certgate.targets import Target
+from certgate.rules import hostname_problem, non_english, public_name_problem, subject_covers
+from certgate.targets import Policy, Target
 
 
 @control("subject-english")
@@ -18,7 +18,7 @@ def test_subject_english(subject: SubjectFacts) -> None:
 
 
 @control("cn-hostname")
-def test_cn_hostname(subject: SubjectFacts, target: Target) -> None:
+def test_cn_hostname(subject: SubjectFacts, target: Target, policy: Policy) -> None:
     """The CN is a bare host name and covers the target's host (5.1.4.1)."""
     cn = subject.common_name
     assert cn is not None, (
@@ -30,6 +30,13 @@ def test_cn_hostname(subject: SubjectFacts, target: Target) -> None:
         f"{subject.source} CN={cn!r} is not a bare host name: {problem}; manual 5.1.4.1 requires "
         "the host name alone, without 'http://' or 'https://'. Create the request again with "
         "Common name like www.example.com.tw."
+    )
+    internal = public_name_problem(cn)
+    assert policy.allow_internal_names or internal is None, (
+        f"{subject.source} CN={cn!r}: {internal}; manual 5.1.4.1 requires the site's public "
+        "host name, and no public CA such as TWCA may issue for an internal name (CA/B "
+        "Baseline Requirements 7.1.4.2). Use the public name (www.example.com.tw), or set "
+        "policy allow_internal_names: true for a private CA."
     )
     assert target.host is None or subject_covers(subject, target.host), (
         f"{subject.source} CN={cn!r}, SAN {list(subject.dns_names)} do not cover the host "

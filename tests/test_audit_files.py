@@ -51,6 +51,17 @@ CASES = [
     ("pfx-encryption", ("iis-4tier", "pfx"), ("pfx-unencrypted", "pfx"), "5.9.6"),
     ("rsa-2048", ("iis-3tier", "private_key"), ("weak-key-files", "private_key"), "5.1.5"),
     ("rsa-2048", ("iis-3tier", "pfx"), ("weak-key-files", "pfx"), "5.1.5"),
+    # the server certificate of every source (SPEC 2.1): cert.zip's server.cer, the PFX's
+    ("rsa-2048", ("iis-3tier", "bundle"), ("weak-key-files", "bundle"), "5.1.5"),
+    ("subject-english", ("iis-3tier", "bundle"), ("chinese-files", "bundle"), "5.1"),
+    ("subject-english", ("iis-4tier", "pfx"), ("chinese-files", "pfx"), "5.1"),
+    ("cn-hostname", ("iis-3tier", "pfx"), ("chinese-files", "pfx"), "5.1.4.1"),
+    # IIS's own requests (SHA-1, NEW header, CRLF, Microsoft attributes out of DER order)
+    ("csr-format", ("iis-one-line", "csr"), ("csr-bad-signature", "csr"), "5.1.8"),
+    ("csr-format", ("iis-3tier", "csr"), ("csr-mangled", "csr"), "5.1.8"),
+    # names no public CA may issue for (CA/B BRs 7.1.4.2)
+    ("cn-hostname", ("good-3tier", "csr"), ("cn-single-label", "csr"), "5.1.4.1"),
+    ("cn-hostname", ("iis-3tier", "bundle"), ("cn-internal", "certificate"), "5.1.4.1"),
 ]
 
 
@@ -60,6 +71,32 @@ def test_control_passes_and_fails_citing_the_manual(demo, control, good, bad, se
     failed = demo.row(control, *bad)
     assert failed["outcome"] == "failed"
     assert f"manual {section}" in failed["message"]
+
+
+def test_the_demo_requests_are_what_iis_writes(demo_lab):
+    """The lab's IIS requests are SHA-1 signed, CRLF, NEW header; openssl agrees they verify."""
+    import subprocess
+
+    request = demo_lab / "sites" / "good-3tier" / "request.csr"
+    data = request.read_bytes()
+    assert data.startswith(b"-----BEGIN NEW CERTIFICATE REQUEST-----\r\n")
+    text = subprocess.run(
+        ["openssl", "req", "-in", str(request), "-noout", "-verify", "-text"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "verify OK" in text.stdout + text.stderr
+    assert "sha1WithRSAEncryption" in text.stdout
+    assert "1.3.6.1.4.1.311.13.2.2" in text.stdout  # the enrollment CSP attribute
+
+
+def test_internal_names_name_the_rule(demo):
+    single = demo.row("cn-hostname", "cn-single-label", "csr")["message"]
+    assert "'intranet' is a single-label name" in single
+    assert "Baseline Requirements 7.1.4.2" in single
+    local = demo.row("cn-hostname", "cn-internal", "csr")["message"]
+    assert "'.local' is no public top-level domain" in local
 
 
 def test_messages_name_what_was_seen(demo):

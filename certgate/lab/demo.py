@@ -17,8 +17,10 @@ from pathlib import Path
 
 from certgate.lab import files, hosted, pki, servers
 
-LAB_VERSION = 5  # 2: certificate files (cert.zip, chains, keys, PFX) in files/; 3: hosts/
+LAB_VERSION = 7  # 2: certificate files (cert.zip, chains, keys, PFX) in files/; 3: hosts/
 # 4: hosts/mixed-content (web pages for mixed-content)
+# 6: IIS requests as IIS writes them (SHA-1, attributes out of order), internal names
+# 7: chinese-files, weak.zip
 MAX_AGE = timedelta(hours=12)
 GOOD = {"C": "TW", "ST": "TAIWAN", "L": "TAIPEI", "O": "certgate Lab", "OU": "SYSTEM"}
 
@@ -133,14 +135,17 @@ class Site:
     four_tier: bool = False
     valid_from_days: int = -1  # relative to the build day
     valid_days: int = 397
-    csr_style: str = "iis"  # iis | openssl | mangled | bad-signature | der
+    csr_style: str = "iis"  # iis | iis-one-line | openssl | mangled | bad-signature | der
     cert_der: bool = False
 
     def build(self, folder: Path, chains: Chains) -> None:
         """Write ``request.csr`` and ``server.cer``."""
         key = self.key()
         subject = pki.name(**self.subject)
-        der = pki.make_csr(subject, key, [self.host])
+        if self.csr_style == "openssl":
+            der = pki.make_csr(subject, key, [self.host])
+        else:  # what IIS writes: SHA-1, Microsoft attributes out of DER order
+            der = pki.iis_csr(subject, key, [self.host])
         pki.write(folder / "request.csr", _csr_text(der, self.csr_style))
         issuer = chains.uca_2 if self.four_tier else chains.uca
         start = pki.now() + timedelta(days=self.valid_from_days)
@@ -164,7 +169,7 @@ def _csr_text(der: bytes, style: str) -> bytes | str:
         return pki.csr_pem(pki.break_signature(der))
     if style == "der":
         return der
-    return pki.csr_pem(der)
+    return pki.iis_csr_pem(der, one_line=style == "iis-one-line")
 
 
 def _subject(host: str, **changes: str) -> dict[str, str]:
@@ -174,6 +179,12 @@ def _subject(host: str, **changes: str) -> dict[str, str]:
 
 SITES: tuple[Site, ...] = (
     Site("good-3tier", "www.good.lab", _subject("www.good.lab")),
+    Site(
+        "iis-one-line", "oneline.good.lab", _subject("oneline.good.lab"), csr_style="iis-one-line"
+    ),
+    # Names no public CA may issue for (CA/B BRs 7.1.4.2): a single label, an internal TLD.
+    Site("cn-single-label", "intranet", _subject("intranet")),
+    Site("cn-internal", "server.local", _subject("server.local")),
     Site(
         "good-4tier",
         "shop.good.lab",

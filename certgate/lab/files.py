@@ -250,7 +250,7 @@ def _iis_3tier(lab: FileLab, site: str) -> None:
     host = "files.good.lab"
     leaf = lab.leaf(host)
     subject = pki.name(C="TW", ST="TAIWAN", L="TAIPEI", O="certgate Lab", OU="SYSTEM", CN=host)
-    lab.write(site, "request.csr", pki.csr_pem(pki.make_csr(subject, leaf.key, [host])))
+    lab.write(site, "request.csr", pki.iis_csr_pem(pki.iis_csr(subject, leaf.key, [host])))
     lab.write(site, "cert.zip", zip_bytes(lab.three(leaf)))
     lab.write(site, "server.cer", leaf.pem)
     lab.write(site, "uca.cer", lab.uca.pem)
@@ -370,9 +370,20 @@ def _weak_and_expired(lab: FileLab, site: str) -> None:
     subject = pki.name(CN="weak-files.lab")
     weak_leaf = pki.make_leaf(subject, lab.uca, key=weak, dns_names=["weak-files.lab"])
     lab.write(site, "weak.pfx", pfx_bytes(weak, weak_leaf.cert, [lab.uca.cert, lab.root.cert]))
+    lab.write(site, "weak.zip", zip_bytes(lab.three(weak_leaf)))
     old = lab.leaf("expired-files.lab", from_days=-400, valid_days=390)
     lab.write(site, "expired.zip", zip_bytes(lab.three(old)))
     lab.write(site, "expired.pfx", pfx_bytes(old.key, old.cert, [lab.uca.cert, lab.root.cert]))
+
+
+def _chinese_files(lab: FileLab, site: str) -> None:
+    """cert.zip and PFX whose server certificate has a Chinese O= and an internal CN: the
+    server certificate of every source is judged (SPEC 2.1), not only `certificate`."""
+    host = "files.intranet"
+    subject = pki.name(C="TW", ST="TAIWAN", L="TAIPEI", O="台灣網路認證", CN=host)
+    leaf = pki.make_leaf(subject, lab.uca, key=pki.pooled_key(), dns_names=[host])
+    lab.write(site, "cert.zip", zip_bytes(lab.three(leaf)))
+    lab.write(site, "server.pfx", pfx_bytes(leaf.key, leaf.cert, [lab.uca.cert, lab.root.cert]))
 
 
 def _pfx_variants(lab: FileLab, site: str) -> None:
@@ -421,6 +432,7 @@ SITES: dict[str, Callable[[FileLab, str], None]] = {
     "chain-broken": _chain_broken,
     "key-mismatch": _key_mismatch,
     "weak-and-expired": _weak_and_expired,
+    "chinese-files": _chinese_files,
     "pfx-variants": _pfx_variants,
     "keys-unreadable": _keys_unreadable,
 }

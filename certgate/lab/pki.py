@@ -15,8 +15,10 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
+
+from certgate import der
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -191,6 +193,89 @@ def make_csr(subject: x509.Name, key: PrivateKey, dns_names: Sequence[str] = ())
         builder = builder.add_extension(sans, critical=False)
     csr = builder.sign(key, hashes.SHA256())
     return csr.public_bytes(serialization.Encoding.DER)
+
+
+# What IIS Manager's Create Certificate Request writes (manual 5.1) besides the subject and
+# key: the Windows version, the client that made it, and the provider (manual 5.1.5.1), in
+# this order -- not DER's -- and a SHA-1 signature (the legacy SChannel provider's).
+IIS_OS_VERSION = "10.0.17763.2"
+IIS_PROVIDER = "Microsoft RSA SChannel Cryptographic Provider"
+_SIGNATURE_OIDS = {"rsa": "1.2.840.113549.1.1.5", "ec": "1.2.840.10045.4.1"}  # ...with SHA-1
+
+
+def iis_csr(subject: x509.Name, key: PrivateKey, dns_names: Sequence[str] = ()) -> bytes:
+    """A request as IIS 10 writes it with the SChannel provider, as DER: the Microsoft
+    attributes (OS version, client info, enrollment CSP) out of DER order, then the
+    extension request, signed with SHA-1."""
+
+    def attribute(oid: str, value: bytes) -> bytes:
+        return der.encode(der.SEQUENCE, der.encode_oid(oid) + der.encode(der.SET, value))
+
+    client = b"".join(
+        [der.encode(der.INTEGER, b"\x05")]
+        + [der.encode(0x0C, text.encode()) for text in ("WEB01.corp.lab", "CORP\\admin")]
+        + [der.encode(0x0C, b"InetMgr.exe")]
+    )
+    provider = (
+        der.encode(der.INTEGER, b"\x01")
+        + der.encode(0x1E, IIS_PROVIDER.encode("utf-16-be"))
+        + der.encode(der.BIT_STRING, b"\x00")
+    )
+    attributes = [
+        attribute("1.3.6.1.4.1.311.13.2.3", der.encode(0x16, IIS_OS_VERSION.encode())),
+        attribute("1.3.6.1.4.1.311.21.20", der.encode(der.SEQUENCE, client)),
+        attribute("1.3.6.1.4.1.311.13.2.2", der.encode(der.SEQUENCE, provider)),
+        attribute("1.2.840.113549.1.9.14", _extension_request(dns_names)),
+    ]
+    spki = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    info = der.encode(
+        der.SEQUENCE,
+        der.encode(der.INTEGER, b"\x00")
+        + subject.public_bytes()
+        + spki
+        + der.encode(der.EXPLICIT_0, b"".join(attributes)),
+    )
+    kind = "ec" if isinstance(key, ec.EllipticCurvePrivateKey) else "rsa"
+    algorithm = der.encode(
+        der.SEQUENCE,
+        der.encode_oid(_SIGNATURE_OIDS[kind]) + (b"\x05\x00" if kind == "rsa" else b""),
+    )
+    signature = _sign_sha1(key, info)
+    body = info + algorithm + der.encode(der.BIT_STRING, b"\x00" + signature)
+    return der.encode(der.SEQUENCE, body)
+
+
+def _extension_request(dns_names: Sequence[str]) -> bytes:
+    usage = der.encode(
+        der.SEQUENCE,
+        der.encode_oid("2.5.29.15") + der.encode(der.OCTETS, bytes.fromhex("030205a0")),
+    )
+    extensions = [usage]
+    if dns_names:
+        names = b"".join(der.encode(0x82, n.encode("ascii")) for n in dns_names)
+        san = der.encode(der.OCTETS, der.encode(der.SEQUENCE, names))
+        extensions.append(der.encode(der.SEQUENCE, der.encode_oid("2.5.29.17") + san))
+    return der.encode(der.SEQUENCE, b"".join(extensions))
+
+
+def _sign_sha1(key: PrivateKey, data: bytes) -> bytes:
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return key.sign(data, ec.ECDSA(hashes.SHA1()))
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key.sign(data, padding.PKCS1v15(), hashes.SHA1())
+
+
+def iis_csr_pem(der_bytes: bytes, one_line: bool = False) -> str:
+    """The request text as IIS saves it: the NEW header, CRLF line ends, Base64 in 64
+    columns (or, as some tools paste it, one long line)."""
+    import base64
+
+    body = base64.b64encode(der_bytes).decode("ascii")
+    lines = [body] if one_line else [body[i : i + 64] for i in range(0, len(body), 64)]
+    label = "NEW CERTIFICATE REQUEST"
+    return "\r\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----", ""])
 
 
 def csr_pem(der: bytes, label: str = "NEW CERTIFICATE REQUEST") -> str:
