@@ -24,6 +24,10 @@ CASES = [
     ("chain-trusted", GOOD3, ("host-expired", "127.0.10.6:8443"), "5.7.1.2"),
     ("served-expected", GOOD3, ("host-renewal-missed", "127.0.10.11:8443"), "6.2"),
     ("validity", GOOD4, ("host-expired", "127.0.10.6:8443"), "5.7.1.1"),
+    ("chain-trusted", GOOD3, ("host-sha1-leaf", "127.0.10.17:8443"), "5.7.1.2"),
+    ("chain-trusted", GOOD4, ("host-rsa-1024", "127.0.10.18:8443"), "5.7.1.2"),
+    ("rsa-2048", GOOD3, ("host-rsa-1024", "127.0.10.18:8443"), "5.1.5"),
+    ("chain-served", GOOD4, ("host-missing-uca1", "127.0.10.19:8443"), "6.1"),
 ]
 
 
@@ -38,6 +42,32 @@ def test_host_control_passes_and_fails_citing_the_manual(
         f"manual {section}" in failed["message"]
         or f"manual 5.4, 5.5 and {section}" in (failed["message"])
     )
+
+
+def test_a_sha1_leaf_is_sent_in_full_and_rejected_for_its_signature(demo_audit: Audit):
+    """Issue 9.2: a SHA-1 link is a link (chain-served passes); chain-trusted says why."""
+    where = ("host-sha1-leaf", "127.0.10.17:8443")
+    assert demo_audit.row("chain-served", *where)["outcome"] == "passed"
+    trusted = demo_audit.row("chain-trusted", *where)["message"]
+    assert "weak signature" in trusted
+    assert "'sha1.lab' is signed with SHA1" in trusted
+    assert "uca.cer" in trusted
+    assert "SHA-256" in trusted
+    assert "is not sent" not in trusted
+
+
+def test_a_short_leaf_key_is_rejected_as_browsers_do(demo_audit: Audit):
+    message = demo_audit.row("chain-trusted", "host-rsa-1024", "127.0.10.18:8443")["message"]
+    assert "weak key" in message
+    assert "RSA 1024-bit key, under 2048" in message
+
+
+def test_a_missing_upper_intermediate_fails_chain_served_with_both_fixes(demo_audit: Audit):
+    message = demo_audit.row("chain-served", "host-missing-uca1", "127.0.10.19:8443")["message"]
+    assert "certgate Lab SSL CA 1" in message or "uca_1" in message
+    assert "neither sent nor a trusted root" in message
+    assert "Intermediate Certification Authorities" in message
+    assert "Trusted Root Certification Authorities" in message
 
 
 def test_consistent_addresses_names_which_address_serves_what(demo_audit: Audit):
@@ -114,9 +144,9 @@ def test_report_shows_the_reproducing_command(demo_audit: Audit):
 
 
 def test_every_address_is_scanned_once_in_one_scan(demo_audit: Audit):
-    # 127.0.10.1-16: the host targets' addresses (two targets share 127.0.10.1, the four
+    # 127.0.10.1-19: the host targets' addresses (two targets share 127.0.10.1, the four
     # pages-* targets share 127.0.10.15), none for the name that does not resolve
-    assert "certgate: scanned 16 addresses in 1 scan" in demo_audit.stdout
+    assert "certgate: scanned 19 addresses in 1 scan" in demo_audit.stdout
 
 
 def test_selection_scans_only_the_selected_target(demo_lab, tmp_path):
@@ -138,7 +168,7 @@ def test_an_audit_where_nothing_answers_never_exits_0(demo_lab, tmp_path):
 
 def test_progress_line_names_the_address_that_holds_up_the_scan(demo_audit: Audit):
     assert "waiting for 127.0.10.13:8443" in demo_audit.stdout  # the port that never answers
-    assert "certgate: scanning 16 addresses: 16/16 done" in demo_audit.stdout
+    assert "certgate: scanning 19 addresses: 19/19 done" in demo_audit.stdout
 
 
 def test_targets_sharing_an_address_are_judged_by_their_own_trust(demo_lab, tmp_path):

@@ -22,7 +22,6 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from certgate.lab import pki
@@ -177,22 +176,9 @@ def pkcs8_der(key: pki.PrivateKey, password: bytes | None = None) -> bytes:
 
 
 def sha1_root(cn: str) -> pki.Issued:
-    """A root self-signed with SHA-1, as old roots are.
-
-    cryptography no longer signs certificates with SHA-1, so the SHA-256 self-signature is
-    swapped: the algorithm OID (same length) and the signature (same size) are replaced.
-    """
+    """A root self-signed with SHA-1, as old roots are."""
     root = pki.make_root(cn, key=pki.new_key())
-    key = root.key
-    assert isinstance(key, rsa.RSAPrivateKey)
-    sha256_rsa = bytes.fromhex("06092a864886f70d01010b")
-    sha1_rsa = bytes.fromhex("06092a864886f70d010105")
-    tbs = root.cert.tbs_certificate_bytes.replace(sha256_rsa, sha1_rsa)
-    signature = key.sign(tbs, padding.PKCS1v15(), hashes.SHA1())
-    der = pki.cert_der(root)
-    body = der[: -len(signature)].replace(root.cert.tbs_certificate_bytes, tbs)
-    patched = body.replace(sha256_rsa, sha1_rsa) + signature
-    return pki.Issued(x509.load_der_x509_certificate(patched), key)
+    return pki.Issued(pki.signed_with_sha1(root.cert, root.key), root.key)
 
 
 def tampered(issued: pki.Issued) -> bytes:

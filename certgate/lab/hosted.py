@@ -46,19 +46,24 @@ class Hosted:
     start: int = -1
     days: int = 397
     twin_of: str | None = None
+    sha1: bool = False  # the leaf signed with SHA-1, as CAs did before 2016
+    bits: int = 2048  # the leaf's RSA key size
 
 
 def _leaf(chains: Chains, host: Hosted, issuer: pki.Issued) -> pki.Issued:
     subject = pki.name(C="TW", ST="TAIWAN", L="TAIPEI", O="certgate Lab", CN=host.cn)
     begin = pki.now() + timedelta(days=host.start)
-    return pki.make_leaf(
+    leaf = pki.make_leaf(
         subject,
         issuer,
-        key=pki.pooled_key(),
+        key=pki.pooled_key("rsa", host.bits),
         dns_names=[host.cn],
         not_before=begin,
         not_after=begin + timedelta(days=host.days),
     )
+    if host.sha1:
+        return pki.Issued(pki.signed_with_sha1(leaf.cert, issuer.key), leaf.key)
+    return leaf
 
 
 def _self_signed(host: Hosted) -> pki.Issued:
@@ -111,6 +116,9 @@ HOSTED: tuple[Hosted, ...] = (
     Hosted("plain-http", "127.0.10.14", "plain"),
     Hosted("mixed-content", "127.0.10.15", cn=webpages.HOST),  # pages: certgate.lab.webpages
     Hosted("good-3tier-twin", "127.0.10.16", twin_of="good-3tier"),
+    Hosted("sha1-leaf", "127.0.10.17", cn="sha1.lab", sha1=True),
+    Hosted("rsa-1024-leaf", "127.0.10.18", cn="weak.lab", bits=1024),
+    Hosted("missing-uca1", "127.0.10.19", cn="upper.lab", four=True, send=("uca_2",)),
 )
 # Hosts that serve more than the default page, by name.
 HOSTED_PAGES: dict[str, Mapping[str, servers.Page]] = {"mixed-content": webpages.PAGES}

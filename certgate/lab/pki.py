@@ -278,6 +278,22 @@ def iis_csr_pem(der_bytes: bytes, one_line: bool = False) -> str:
     return "\r\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----", ""])
 
 
+def signed_with_sha1(cert: x509.Certificate, issuer_key: PrivateKey) -> x509.Certificate:
+    """``cert`` re-signed by ``issuer_key`` (RSA) with SHA-1, as old CAs signed.
+
+    cryptography no longer signs certificates with SHA-1, so the SHA-256 signature is
+    swapped: the algorithm OID (same length) and the signature (same size) are replaced.
+    """
+    assert isinstance(issuer_key, rsa.RSAPrivateKey)
+    sha256_rsa = bytes.fromhex("06092a864886f70d01010b")
+    sha1_rsa = bytes.fromhex("06092a864886f70d010105")
+    tbs = cert.tbs_certificate_bytes.replace(sha256_rsa, sha1_rsa)
+    signature = issuer_key.sign(tbs, padding.PKCS1v15(), hashes.SHA1())
+    whole = cert.public_bytes(serialization.Encoding.DER)
+    body = whole[: -len(signature)].replace(cert.tbs_certificate_bytes, tbs)
+    return x509.load_der_x509_certificate(body.replace(sha256_rsa, sha1_rsa) + signature)
+
+
 def csr_pem(der: bytes, label: str = "NEW CERTIFICATE REQUEST") -> str:
     """The request as IIS writes it (``label`` 'CERTIFICATE REQUEST' is OpenSSL's spelling)."""
     import base64

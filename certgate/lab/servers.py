@@ -225,6 +225,9 @@ def _family(address: str) -> socket.AddressFamily:
 def _server_context(chain: Sequence[x509.Certificate], key: pki.PrivateKey) -> ssl.SSLContext:
     """A server context sending ``chain`` as given; the PEM files live only while loading."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    # The lab also serves what real servers still send (SHA-1 leaves, 1024-bit keys), which
+    # OpenSSL's default security level refuses to load: judging them is the client's job.
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
     pem = b"".join(cert.public_bytes(serialization.Encoding.PEM) for cert in chain)
     with tempfile.TemporaryDirectory(prefix="certgate-lab-") as folder:
         chain_file = Path(folder, "chain.pem")
