@@ -352,6 +352,13 @@ class PfxFacts:
     certificates: tuple[CertificateFacts, ...]
     path: PathFacts | None
 
+    def holds(self) -> str:
+        """``no certificate``, ``1 certificate``, ``3 certificates``."""
+        count = len(self.certificates)
+        if count == 0:
+            return "no certificate"
+        return f"{count} certificate{'s' if count > 1 else ''}"
+
 
 @dataclass(frozen=True)
 class Pkcs12Protection:

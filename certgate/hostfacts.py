@@ -84,7 +84,9 @@ class EndpointFacts:
       ``missing_issuer`` names the issuer where that walk stopped (None when complete);
       ``missing_from`` is the certificate that names it (the last one the walk reached);
       ``issuer_lookup`` says what its issuer URL (AIA caIssuers) gave, when it was fetched
-      (None: not fetched -- complete, ``--offline``, or no URL).
+      (None: not fetched -- complete, ``--offline``, or no URL); ``missing_is_root`` is
+      True when the fetched issuer is a root nobody trusts, False when a trusted root issued
+      it (a missing intermediate), None when unknown.
     - ``name_matches``: the leaf's SANs (or CN when it has no SAN) cover ``endpoint.host``.
     - ``trusted``: the chain validates against one of the policy's trust stores;
       ``trusted_by`` names it ("mozilla", "root.cer"), ``verified_chain`` is the path built,
@@ -108,6 +110,7 @@ class EndpointFacts:
     missing_issuer: str | None = None
     missing_from: str | None = None
     issuer_lookup: str | None = None
+    missing_is_root: bool | None = None
     name_matches: bool | None = None
     trusted: bool | None = None
     trusted_by: str | None = None

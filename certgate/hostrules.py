@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from certgate.facts import CertificateFacts
 from certgate.hostfacts import EndpointFacts, TrustProblem
@@ -61,7 +62,26 @@ def what_is_served(facts: EndpointFacts) -> str:
     return f"{where} serves {served_label(facts.leaf)}"
 
 
-def chain_served_problem(facts: EndpointFacts) -> str | None:
+@dataclass(frozen=True)
+class ServedProblem:
+    """What is wrong with the chain as sent, and the fix for that finding."""
+
+    seen: str
+    fix: str
+
+
+INSTALL_UCA = (
+    "Install uca.cer (uca_1.cer and uca_2.cer) from cert.zip in certlm.msc > Intermediate "
+    "Certification Authorities and restart IIS (iisreset)"
+)
+REORDER = (
+    "Remove the old intermediates from certlm.msc > Intermediate Certification Authorities, "
+    "install those of the current cert.zip and restart IIS (iisreset)"
+)
+BIND_LEAF = "Bind the server certificate (not a CA certificate) in IIS Manager > Site Bindings"
+
+
+def chain_served_problem(facts: EndpointFacts) -> ServedProblem | None:
     """Why the served chain is not leaf-first, complete and in order; None when it is.
 
     Only what was sent is judged: a certificate sent counts whatever its signature's hash
@@ -69,34 +89,49 @@ def chain_served_problem(facts: EndpointFacts) -> str | None:
     """
     chain = facts.served_chain
     if not chain:
-        return "no certificate was sent"
+        return ServedProblem("no certificate was sent", BIND_LEAF)
     if chain[0].is_ca:
-        return f"the first certificate sent is a CA ({chain[0].subject.rfc4514()}), not the leaf"
+        first = chain[0].subject.rfc4514()
+        return ServedProblem(
+            f"the first certificate sent is a CA ({first}), not the leaf", BIND_LEAF
+        )
     if len(chain) < 2 and not chain[0].self_issued:
-        return "only the server certificate is sent, no intermediate"
+        return ServedProblem("only the server certificate is sent, no intermediate", INSTALL_UCA)
     if facts.chain_complete is False and facts.missing_issuer == chain[0].issuer:
-        return (
+        seen = (
             f"the intermediate that issued the server certificate ({chain[0].issuer}) is not sent"
         )
+        return ServedProblem(seen, INSTALL_UCA)
     if facts.chain_complete is False:
         return upper_issuer_missing(facts)
     if facts.chain_order_ok is False:
-        return "the certificates are not in order (each must be followed by its issuer)"
+        seen = "the certificates are not in order (each must be followed by its issuer)"
+        return ServedProblem(seen, REORDER)
     return None
 
 
-def upper_issuer_missing(facts: EndpointFacts) -> str:
+def upper_issuer_missing(facts: EndpointFacts) -> ServedProblem:
     """The last intermediate sent names an issuer that is neither sent nor trusted."""
-    text = (
+    seen = (
         f"the last certificate sent, {facts.missing_from}, was issued by "
         f"'{facts.missing_issuer}', which is neither sent nor a trusted root"
     )
     if facts.issuer_lookup is not None:
-        return f"{text} ({facts.issuer_lookup})"
-    return (
-        f"{text}: if it is an intermediate (uca_1.cer of a 4-tier chain), install it in "
-        "certlm.msc > Intermediate Certification Authorities; if it is the CA's root, "
-        "install root.cer in Trusted Root Certification Authorities on the clients"
+        seen = f"{seen} ({facts.issuer_lookup})"
+    install_upper = (
+        "install the missing intermediate (uca_1.cer of a 4-tier cert.zip) in certlm.msc > "
+        "Intermediate Certification Authorities on the server and restart IIS (iisreset)"
+    )
+    trust_root = (
+        "install the CA's root.cer in Trusted Root Certification Authorities on the clients, "
+        "or use a certificate from a publicly trusted CA"
+    )
+    if facts.missing_is_root is False:
+        return ServedProblem(seen, install_upper[0].upper() + install_upper[1:])
+    if facts.missing_is_root is True:
+        return ServedProblem(seen, trust_root[0].upper() + trust_root[1:])
+    return ServedProblem(
+        seen, f"If it is an intermediate, {install_upper}; if it is the CA's root, {trust_root}"
     )
 
 

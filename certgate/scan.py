@@ -570,6 +570,7 @@ def _deployment_facts(
         missing_issuer=None if complete else walk.top.issuer.rfc4514_string(),
         missing_from=None if complete else trust_rules.cn(walk.top),
         issuer_lookup=missing.note if missing is not None else None,
+        missing_is_root=None if missing is None or missing.found is None else not missing.anchored,
         name_matches=trust_rules.name_matches(received[0], endpoint.host),
         trusted=diagnosis is None,
         trusted_by=_trusted_by(diagnosis, success, walk, trust),

@@ -33,9 +33,8 @@ def test_chain_served(served: EndpointFacts) -> None:
     problem = chain_served_problem(served)
     assert problem is None, (
         f"{served.endpoint.where} sends {len(served.served_chain)} certificate(s) "
-        f"[{subjects_sent(served)}]: {problem}; manual 6.1 requires `openssl s_client -showcerts` "
-        "to show the server certificate and its intermediate(s). Install uca.cer from cert.zip "
-        "in certlm.msc > Intermediate Certification Authorities and restart IIS (iisreset)."
+        f"[{subjects_sent(served)}]: {problem.seen}; manual 6.1 requires `openssl s_client "
+        f"-showcerts` to show the server certificate and its intermediate(s). {problem.fix}."
     )
 
 

@@ -10,21 +10,22 @@ from certgate.targets import Policy
 def test_pfx_contents(pfx: PfxFacts) -> None:
     """The PFX holds the private key, its certificate and the intermediates (5.9.4, 5.9.5)."""
     assert pfx.key is not None, (
-        f"{pfx.source} holds {len(pfx.certificates)} certificate(s) and no private key; manual "
+        f"{pfx.source} holds {pfx.holds()} and no private key; manual "
         "5.9.4 requires 'Yes, export the private key' (a restore per 5.10 needs it). Export "
         "again from certlm.msc > Personal > Certificates > All Tasks > Export with the key."
     )
     assert pfx.key_certificate is not None, (
         f"{pfx.source}: its private key ({pfx.key.describe()}, SPKI SHA-256 "
-        f"{pfx.key.spki_sha256[:16]}...) belongs to none of its {len(pfx.certificates)} "
-        "certificate(s); manual 5.9.4 requires the key of the certificate exported. Export "
+        f"{pfx.key.spki_sha256[:16]}...) belongs to no certificate inside (it holds "
+        f"{pfx.holds()}); manual 5.9.4 requires the key of the certificate exported. Export "
         "the certificate that shows 'You have a private key' in certlm.msc again."
     )
     lacking = pfx_lacks_intermediate(pfx)
     assert lacking is None, (
         f"{pfx.source} lacks {lacking}; manual 5.9.5 requires 'Include all certificates in "
         "the certification path if possible'. Install the intermediates from cert.zip "
-        "(manual 5.5), then export again with that option ticked."
+        "in certlm.msc > Intermediate Certification Authorities, then export again with that "
+        "option ticked."
     )
 
 

@@ -208,7 +208,7 @@ def test_a_pfx_whose_key_belongs_to_another_certificate_fails(tmp_path, material
     assert facts.key_certificate is None
     assert facts.server is not None
     message = _contents_fails(checks, facts)
-    assert "belongs to none of its 2 certificate(s)" in message
+    assert "belongs to no certificate inside (it holds 2 certificates)" in message
     assert "manual 5.9.4" in message
 
 

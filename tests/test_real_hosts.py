@@ -195,8 +195,11 @@ def test_missing_upper_intermediate_is_named_from_its_issuer_url(served, online)
     assert served.site.asked == ["/uca1.cer"]
     problem = chain_served_problem(facts)
     assert problem is not None
-    assert "Example Served CA 1" in problem
-    assert f"{served.site.base}/uca1.cer" in problem
+    assert "Example Served CA 1" in problem.seen
+    assert f"{served.site.base}/uca1.cer" in problem.seen
+    assert facts.missing_is_root is False  # a trusted root issued it: a missing intermediate
+    assert "install the missing intermediate" in problem.fix.lower()
+    assert "Trusted Root" not in problem.fix
     assert facts.trust_problems[0] is TrustProblem.INCOMPLETE_CHAIN
 
 
@@ -206,9 +209,9 @@ def test_offline_fetches_nothing_and_gives_both_fixes(served, online):
     assert served.site.asked == before
     problem = chain_served_problem(facts)
     assert problem is not None
-    assert "Intermediate Certification Authorities" in problem
-    assert "Trusted Root Certification Authorities" in problem
-    assert "Example Served CA 1" in problem
+    assert "Intermediate Certification Authorities" in problem.fix
+    assert "Trusted Root Certification Authorities" in problem.fix
+    assert "Example Served CA 1" in problem.seen
 
 
 # --- the same, end to end through pytest --targets --offline --------------------------------
