@@ -14,7 +14,7 @@ and stays under 150 MiB.
 The contenders:
 
 * ``sslyze``: ``python -m sslyze --certinfo`` of the N endpoints, the lab root as CA file.
-* ``scan()``: ``certgate.scan.scan()`` alone, in a subprocess.
+* ``scan()``: ``certgate.hosts.scan.scan()`` alone, in a subprocess.
 * ``audit``: ``python -m pytest`` in a project folder laid out as an administrator's (the
   one-line conftest.py, a copy of checks/, a pytest.ini, targets.yaml): every control on
   every host target -- https-binding, chain-served, chain-trusted, served-expected, and
@@ -50,7 +50,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from certgate.hostfacts import Endpoint  # noqa: E402
+from certgate.hosts.facts import Endpoint  # noqa: E402
 from certgate.lab import demo, pki, servers  # noqa: E402
 
 HOST = "www.bench.lab"
@@ -107,7 +107,7 @@ def sslyze_cli(setup: Setup) -> list[str]:
 
 
 def certgate_scan(setup: Setup) -> list[str]:
-    """certgate.scan.scan() over the same endpoints, trusting the default stores + the root."""
+    """certgate.hosts.scan.scan() over the same endpoints, trusting the default stores and root."""
     spec = setup.workdir / "endpoints.json"
     rows = [[e.host, e.address, e.port] for e in setup.endpoints]
     spec.write_text(
@@ -305,7 +305,7 @@ def report(count: int, runs: dict[str, list[Run]]) -> bool:
 
 def scan_only(spec_file: Path) -> int:
     """The subprocess side of certgate_scan: scan, then say how many endpoints were trusted."""
-    from certgate import scan
+    from certgate.hosts import scan
 
     spec = json.loads(spec_file.read_text())
     endpoints = [Endpoint(h, a, p) for h, a, p in spec["endpoints"]]

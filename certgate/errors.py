@@ -10,7 +10,7 @@
   - :class:`NothingToInspect` -- the item's control found nothing to judge (a PFX without a
     certificate, an empty subject): an error with the reason, never a pass.
 
-Configuration problems (targets.yaml, waivers.yaml) are :class:`certgate.targets.InventoryError`
+Configuration problems (targets.yaml, waivers.yaml) are :class:`certgate.inventory.InventoryError`
 and stop the run before any work (exit 4). Anything else is a bug and raises with a traceback.
 """
 

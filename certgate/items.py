@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from certgate.controls import Artifact, Control
 from certgate.errors import ArtifactError, NothingToInspect
-from certgate.facts import CertificateFacts, SubjectFacts, ValidityFacts
-from certgate.gather import Gatherer, server_source_count, validity_of
-from certgate.hostfacts import Endpoint, EndpointFacts
-from certgate.hosts import UNRESOLVED
-from certgate.pagefacts import PageFacts
-from certgate.targets import Target
+from certgate.files.facts import CertificateFacts, SubjectFacts, ValidityFacts
+from certgate.files.gather import Gatherer, server_source_count, validity_of
+from certgate.hosts.facts import Endpoint, EndpointFacts
+from certgate.hosts.gather import UNRESOLVED
+from certgate.inventory import Target
+from certgate.pages.facts import PageFacts
 
 
 @dataclass(frozen=True)

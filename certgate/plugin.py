@@ -20,13 +20,13 @@ import pytest
 from certgate import ComplianceWarning
 from certgate.controls import CATALOGUE, Artifact, Control, Severity
 from certgate.errors import ArtifactError
-from certgate.gather import Gatherer
-from certgate.hosts import UNRESOLVED, HostGatherer
+from certgate.files.gather import Gatherer
+from certgate.hosts.gather import UNRESOLVED, HostGatherer
+from certgate.inventory import Inventory, InventoryError, load_inventory
 from certgate.items import ItemRef, facts_fixtures, item_refs, resolve
-from certgate.pages import PageGatherer
-from certgate.progress import ScanProgress
-from certgate.results import Outcome, ResultRow, Results
-from certgate.targets import Inventory, InventoryError, load_inventory
+from certgate.pages.fetch import PageGatherer
+from certgate.report.progress import ScanProgress
+from certgate.report.results import Outcome, ResultRow, Results
 from certgate.waivers import WAIVER_CONTROL, Waiver, load_waivers
 
 ACTIVE = pytest.StashKey[bool]()
@@ -182,7 +182,7 @@ def pytest_configure(config: pytest.Config) -> None:
         Recorder(config.stash[RESULTS], config.stash[GATHERER].hosts), "certgate-results"
     )
     if config.pluginmanager.hasplugin("html"):
-        from certgate.report import HtmlReport
+        from certgate.report.html import HtmlReport
 
         config.pluginmanager.register(HtmlReport(config), "certgate-html")
 

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from certgate.controls import CATALOGUE, Control, Severity
-from certgate.targets import InventoryError
+from certgate.inventory import InventoryError
 
 _KEYS = ("control", "target", "justification", "who", "expires")
 

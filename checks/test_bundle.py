@@ -1,8 +1,8 @@
 """The CA's cert.zip (manual 5.3): three or four files, one certificate each in its role."""
 
 from certgate.controls import control
-from certgate.facts import BundleFacts
-from certgate.rules import bundle_problems
+from certgate.files.facts import BundleFacts
+from certgate.files.rules import bundle_problems
 
 
 @control("bundle-contents")

@@ -3,8 +3,8 @@
 from datetime import datetime
 
 from certgate.controls import control
-from certgate.facts import PathFacts
-from certgate.rules import day, path_problems
+from certgate.files.facts import PathFacts
+from certgate.files.rules import day, path_problems
 
 
 @control("chain-links")

@@ -1,9 +1,9 @@
 """The certificate request (manual 5.1 and 5.2): how it is written and what it says."""
 
 from certgate.controls import control
-from certgate.facts import CsrFacts, SubjectFacts
-from certgate.rules import subject_field_problems
-from certgate.targets import Policy
+from certgate.files.facts import CsrFacts, SubjectFacts
+from certgate.files.rules import subject_field_problems
+from certgate.inventory import Policy
 
 
 @control("csr-format")

@@ -1,9 +1,9 @@
 """What clients see (manual 5.8, 6.1, 6.2): the binding, the chain, the right certificate."""
 
 from certgate.controls import control
-from certgate.facts import CertificateFacts
-from certgate.hostfacts import EndpointFacts
-from certgate.hostrules import (
+from certgate.files.facts import CertificateFacts
+from certgate.hosts.facts import EndpointFacts
+from certgate.hosts.rules import (
     LIKELY_CAUSES,
     chain_served_problem,
     describe_groups,

@@ -1,8 +1,8 @@
 """Key and certificate belong together (manual 5.7.1.1 and 6.4)."""
 
 from certgate.controls import control
-from certgate.facts import PairingFacts
-from certgate.rules import PAIRING_REQUIREMENTS, pairing_mismatch
+from certgate.files.facts import PairingFacts
+from certgate.files.rules import PAIRING_REQUIREMENTS, pairing_mismatch
 
 
 @control("key-match")

@@ -1,9 +1,9 @@
 """The key pair (manual 5.1.5): Microsoft RSA SChannel, bit length 2048."""
 
 from certgate.controls import control
-from certgate.facts import KeyFacts
-from certgate.rules import key_meets
-from certgate.targets import Policy
+from certgate.files.facts import KeyFacts
+from certgate.files.rules import key_meets
+from certgate.inventory import Policy
 
 
 @control("rsa-2048")

@@ -1,8 +1,8 @@
 """What browsers load (manual 6.3): no HTTPS page fetches content over plain http."""
 
 from certgate.controls import control
-from certgate.pagefacts import PageFacts
-from certgate.pagerules import mixed_content, the_fix, what_was_seen
+from certgate.pages.facts import PageFacts
+from certgate.pages.rules import mixed_content, the_fix, what_was_seen
 
 
 @control("mixed-content")

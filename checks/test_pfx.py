@@ -1,9 +1,9 @@
 """The PKCS#12 backup (manual 5.9 and 5.10): complete, and encrypted as the manual says."""
 
 from certgate.controls import control
-from certgate.facts import PfxEncryptionFacts, PfxFacts
-from certgate.rules import pfx_encryption_problems, pfx_lacks_intermediate
-from certgate.targets import Policy
+from certgate.files.facts import PfxEncryptionFacts, PfxFacts
+from certgate.files.rules import pfx_encryption_problems, pfx_lacks_intermediate
+from certgate.inventory import Policy
 
 
 @control("pfx-contents")

@@ -1,9 +1,9 @@
 """The subject name (manual 5.1 and 5.1.4.1): English only, the CN is the host name."""
 
 from certgate.controls import control
-from certgate.facts import SubjectFacts
-from certgate.rules import hostname_problem, non_english, public_name_problem, subject_covers
-from certgate.targets import Policy, Target
+from certgate.files.facts import SubjectFacts
+from certgate.files.rules import hostname_problem, non_english, public_name_problem, subject_covers
+from certgate.inventory import Policy, Target
 
 
 @control("subject-english")

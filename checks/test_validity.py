@@ -3,9 +3,9 @@
 from datetime import datetime
 
 from certgate.controls import control
-from certgate.facts import CertificateFacts, ValidityFacts
-from certgate.rules import day, days_left, expiry_phrase, validity_problems
-from certgate.targets import Policy
+from certgate.files.facts import CertificateFacts, ValidityFacts
+from certgate.files.rules import day, days_left, expiry_phrase, validity_problems
+from certgate.inventory import Policy
 
 
 @control("validity")

@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from certgate.browser import FLAGS as BROWSER_FLAGS
+from certgate.pages.browser import FLAGS as BROWSER_FLAGS
 
 # certgate's own Chromium flags (headless, no background networking), minus its DevTools
 # pipe, plus console logging so script errors can be read.

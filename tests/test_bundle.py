@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from certgate.bundle import MAX_MEMBER_BYTES, load_bundle, unsafe_name
 from certgate.errors import ArtifactError
-from certgate.facts import BundleFacts, BundleRole
-from certgate.gather import Gatherer
+from certgate.files.bundle import MAX_MEMBER_BYTES, load_bundle, unsafe_name
+from certgate.files.facts import BundleFacts, BundleRole
+from certgate.files.gather import Gatherer
+from certgate.files.rules import bundle_problems
+from certgate.inventory import Policy, Target
 from certgate.lab import demo, files, pki
-from certgate.rules import bundle_problems
-from certgate.targets import Policy, Target
 from tests.checkfuncs import load_checks
 
 

@@ -8,15 +8,15 @@ from datetime import timedelta
 import pytest
 from cryptography import x509
 
-from certgate.artifacts import certificate_facts
-from certgate.chain import certification_path
 from certgate.errors import ArtifactError
-from certgate.evidence import evidence_of
-from certgate.facts import CertificateFacts, PathFacts
-from certgate.gather import Gatherer
+from certgate.files.facts import CertificateFacts, PathFacts
+from certgate.files.gather import Gatherer
+from certgate.files.loaders import certificate_facts
+from certgate.files.path import certification_path
+from certgate.files.rules import path_problems
+from certgate.inventory import Policy, Target
 from certgate.lab import demo, files, pki
-from certgate.rules import path_problems
-from certgate.targets import Policy, Target
+from certgate.report.evidence import evidence_of
 from tests.checkfuncs import load_checks
 
 NOW = pki.now()

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from certgate.artifacts import certificate_facts
-from certgate.rules import days_between, days_left, expiry_phrase
+from certgate.files.loaders import certificate_facts
+from certgate.files.rules import days_between, days_left, expiry_phrase
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -71,12 +71,12 @@ def test_days_are_counted_in_one_place():
         for number, line in enumerate(path.read_text("utf-8").splitlines(), 1)
         if ".days" in line and "def days_between" not in line
     ]
-    assert counting == ["certgate/rules.py:" + str(_line_of_days_between())]
+    assert counting == ["certgate/files/rules.py:" + str(_line_of_days_between())]
 
 
 def _line_of_days_between() -> int:
     from tests.audit import REPO
 
-    lines = (REPO / "certgate" / "rules.py").read_text("utf-8").splitlines()
+    lines = (REPO / "certgate" / "files" / "rules.py").read_text("utf-8").splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("def days_between"))
     return next(i for i, line in enumerate(lines[start:], start + 1) if ".days" in line)

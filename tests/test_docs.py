@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from certgate.controls import CATALOGUE
-from certgate.docs import render
+from certgate.report.docs import render
 from tests.audit import REPO
 
 
 def test_controls_doc_matches_the_catalogue():
     committed = (REPO / "docs" / "controls.md").read_text(encoding="utf-8")
-    assert committed == render(), "regenerate: python -m certgate.docs > docs/controls.md"
+    assert committed == render(), "regenerate: python -m certgate.report.docs > docs/controls.md"
 
 
 def test_every_control_cites_the_manual_and_has_both_languages():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from certgate.targets import InventoryError
+from certgate.inventory import InventoryError
 from certgate.waivers import load_waivers
 from tests.audit import demo_targets, project, run
 

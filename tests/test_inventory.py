@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from certgate.targets import InventoryError, Policy, load_inventory
+from certgate.inventory import InventoryError, Policy, load_inventory
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from certgate.artifacts import certificate_facts
 from certgate.controls import CATALOGUE, Artifact
 from certgate.errors import ArtifactError
-from certgate.facts import KeyAlgorithm
-from certgate.gather import Gatherer
+from certgate.files.facts import KeyAlgorithm
+from certgate.files.gather import Gatherer
+from certgate.files.keys import PasswordSource, load_pfx, load_private_key
+from certgate.files.loaders import certificate_facts
+from certgate.inventory import Policy, Target
 from certgate.items import ItemRef, item_refs, resolve
-from certgate.keyfiles import PasswordSource, load_pfx, load_private_key
 from certgate.lab import demo, files, pki
-from certgate.targets import Policy, Target
 from tests.audit import demo_targets, project, run
 from tests.checkfuncs import load_checks
 
@@ -254,7 +254,7 @@ def test_rc2_without_openssl_legacy_algorithms_is_an_error_that_says_so(tmp_path
     script = (
         "import sys; from pathlib import Path\n"
         "from certgate.errors import ArtifactError\n"
-        "from certgate.keyfiles import PasswordSource, load_pfx\n"
+        "from certgate.files.keys import PasswordSource, load_pfx\n"
         f"try: load_pfx(Path(sys.argv[1]), PasswordSource({ENV!r}, 'pfx_password_env'))\n"
         "except ArtifactError as e: print(e)\n"
     )

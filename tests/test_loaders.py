@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from certgate.artifacts import load_certificate, load_csr
 from certgate.errors import ArtifactError
-from certgate.facts import CsrFraming, KeyAlgorithm
+from certgate.files.facts import CsrFraming, KeyAlgorithm
+from certgate.files.loaders import load_certificate, load_csr
 from certgate.lab import pki
 
 GOOD = {"C": "TW", "ST": "TAIWAN", "L": "TAIPEI", "O": "TWCA", "OU": "SYSTEM", "CN": "www.a.tw"}

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from certgate.browser import chromium
 from certgate.lab import demo, pki
+from certgate.pages.browser import chromium
 from tests.audit import Audit, project, run
 from tests.nginx import Site, running_nginx
 

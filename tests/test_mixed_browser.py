@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from certgate import browser
 from certgate.errors import ArtifactError
-from certgate.hostfacts import Endpoint
+from certgate.hosts.facts import Endpoint
+from certgate.inventory import InventoryError, Policy, Target, load_inventory
 from certgate.lab import pki, servers, webpages
 from certgate.lab.demo import Chains
-from certgate.pagefacts import Treatment
-from certgate.pages import PageGatherer
-from certgate.targets import InventoryError, Policy, Target, load_inventory
+from certgate.pages import browser
+from certgate.pages.facts import Treatment
+from certgate.pages.fetch import PageGatherer
 
 HOST = webpages.HOST
 TIMEOUT = 5.0

@@ -16,7 +16,7 @@ from types import FunctionType
 import pytest
 
 from certgate.controls import CATALOGUE
-from certgate.facts import SubjectFacts, ValidityFacts
+from certgate.files.facts import SubjectFacts, ValidityFacts
 from certgate.items import HOST_RESOLVERS, RESOLVERS, TARGET_FIXTURES, nothing_to_inspect
 from tests.checkfuncs import load_checks
 

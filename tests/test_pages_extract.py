@@ -1,11 +1,11 @@
-"""certgate.subresources on HTML and CSS strings: what a browser loads, and how it treats http."""
+"""certgate.pages.extract on HTML and CSS strings: what a browser loads, and how it treats http."""
 
 from __future__ import annotations
 
 import pytest
 
-from certgate.pagefacts import Treatment
-from certgate.subresources import css_references, html_references, resolve, srcset_urls
+from certgate.pages.extract import css_references, html_references, resolve, srcset_urls
+from certgate.pages.facts import Treatment
 
 PAGE = "https://www.shop.lab/dir/page.html"
 BLOCK, UPGRADE = Treatment.BLOCKABLE, Treatment.UPGRADABLE

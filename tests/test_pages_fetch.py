@@ -1,4 +1,4 @@
-"""certgate.pages against real HTTPS servers on loopback: the lab's pages, and hosts that
+"""certgate.pages.fetch against real HTTPS servers on loopback: the lab's pages, and hosts that
 refuse, hang, speak plain http, never finish, or redirect forever."""
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from cryptography import x509
 
 from certgate.controls import Artifact
 from certgate.errors import ArtifactError
-from certgate.evidence import page_html
-from certgate.hostfacts import Endpoint
+from certgate.hosts.facts import Endpoint
+from certgate.inventory import Policy, Target
 from certgate.items import ItemRef
 from certgate.lab import pki, servers, webpages
 from certgate.lab.demo import Chains
-from certgate.pagefacts import InsecureLoad, PageFacts, Treatment
-from certgate.pagerules import mixed_content, the_fix, what_was_seen
-from certgate.pages import MAX_BODY, MAX_REDIRECTS, PageGatherer, fetch_page
-from certgate.targets import Policy, Target
+from certgate.pages.facts import InsecureLoad, PageFacts, Treatment
+from certgate.pages.fetch import MAX_BODY, MAX_REDIRECTS, PageGatherer, fetch_page
+from certgate.pages.rules import mixed_content, the_fix, what_was_seen
+from certgate.report.evidence import page_html
 from tests.checkfuncs import load_checks
 
 HOST = webpages.HOST

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from certgate.facts import PfxEncryptionFacts, Pkcs12Protection
-from certgate.keyfiles import load_pfx_protection
+from certgate.files.facts import PfxEncryptionFacts, Pkcs12Protection
+from certgate.files.keys import load_pfx_protection
+from certgate.files.pkcs12 import Pkcs12Error, read_structure
+from certgate.files.rules import pfx_encryption_problems
+from certgate.inventory import Policy
 from certgate.lab import demo, files, pki
-from certgate.pkcs12 import Pkcs12Error, read_structure
-from certgate.rules import pfx_encryption_problems
-from certgate.targets import Policy
 from tests.checkfuncs import load_checks
 
 AES = "AES-256-CBC with PBKDF2/HMAC-SHA256, 2000 iterations"

@@ -18,7 +18,7 @@ import certifi
 import pytest
 from cryptography import x509
 
-from certgate import artifacts
+from certgate.files import loaders as artifacts
 from tests import openssl_made as made
 from tests.audit import Audit, project, run
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from certgate import scan
-from certgate.aia import IssuerFetcher
-from certgate.hostfacts import Endpoint, EndpointFacts, TrustProblem
-from certgate.hostrules import chain_served_problem
+from certgate.hosts import scan
+from certgate.hosts.aia import IssuerFetcher
+from certgate.hosts.facts import Endpoint, EndpointFacts, TrustProblem
+from certgate.hosts.rules import chain_served_problem
 from certgate.lab import servers
 from tests import openssl_made as made
 from tests.audit import Audit, project, run

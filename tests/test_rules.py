@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from certgate.facts import KeyAlgorithm, KeyFacts, NameAttribute, SubjectFacts
-from certgate.rules import (
+from certgate.files.facts import KeyAlgorithm, KeyFacts, NameAttribute, SubjectFacts
+from certgate.files.rules import (
     abbreviated_fields,
     country_problem,
     hostname_problem,
@@ -118,8 +118,8 @@ def test_key_meets(algorithm, bits, exact, ok):
 
 
 def test_expiry_phrases(chains):
-    from certgate.artifacts import certificate_facts
-    from certgate.rules import expiry_phrase, validity_problem
+    from certgate.files.loaders import certificate_facts
+    from certgate.files.rules import expiry_phrase, validity_problem
 
     cert = certificate_facts(chains.uca.cert, "uca.cer")
     later = cert.not_after + timedelta(days=3)
@@ -133,7 +133,7 @@ def test_two_cjk_characters_are_not_an_abbreviation():
 
 
 def test_subject_field_problems_are_all_reported_at_once():
-    from certgate.rules import subject_field_problems
+    from certgate.files.rules import subject_field_problems
 
     found = subject_field_problems(subject(CN="a.tw", C="tw", ST="TW", L="TP"), ("CN", "O"))
     assert len(found) == 3

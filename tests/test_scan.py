@@ -1,4 +1,4 @@
-"""certgate.scan against real TLS servers on loopback: one scan, then one idea per test."""
+"""certgate.hosts.scan against real TLS servers on loopback: one scan, then one idea per test."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from certgate import scan
-from certgate.hostfacts import Endpoint, EndpointFacts, EndpointStatus, TrustProblem
+from certgate.hosts import scan
+from certgate.hosts.facts import Endpoint, EndpointFacts, EndpointStatus, TrustProblem
 from certgate.lab import pki, servers
 from certgate.lab.demo import Chains
 

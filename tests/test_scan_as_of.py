@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from certgate import scan
-from certgate.hostfacts import TrustProblem
+from certgate.hosts import scan
+from certgate.hosts.facts import TrustProblem
 from certgate.lab import servers
 from tests.test_scan import HOST, TIMEOUT, lab, roots  # noqa: F401 (module fixtures)
 

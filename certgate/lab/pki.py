@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
-from certgate import der
+from certgate.files import der
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 

@@ -31,7 +31,7 @@ from types import TracebackType
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from certgate.hostfacts import Endpoint
+from certgate.hosts.facts import Endpoint
 from certgate.lab import pki
 
 IO_TIMEOUT = 10.0  # a lab client that stalls longer than this is dropped

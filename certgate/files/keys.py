@@ -21,11 +21,11 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from certgate.artifacts import _describe_label, certificate_facts, key_facts, read_bytes, shown
-from certgate.chain import certification_path
 from certgate.errors import ArtifactError
-from certgate.facts import CertificateFacts, KeyFacts, PfxEncryptionFacts, PfxFacts
-from certgate.pkcs12 import Pkcs12Error, Pkcs12Structure, read_structure
+from certgate.files.facts import CertificateFacts, KeyFacts, PfxEncryptionFacts, PfxFacts
+from certgate.files.loaders import _describe_label, certificate_facts, key_facts, read_bytes, shown
+from certgate.files.path import certification_path
+from certgate.files.pkcs12 import Pkcs12Error, Pkcs12Structure, read_structure
 
 _CONVENTIONAL_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 _PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")

@@ -13,9 +13,9 @@ from html import escape
 import pytest
 
 from certgate.controls import CATALOGUE, Control
-from certgate.environment import stamp, trust_store_dates, versions
-from certgate.evidence import evidence_of
-from certgate.results import Outcome, Results
+from certgate.report.environment import stamp, trust_store_dates, versions
+from certgate.report.evidence import evidence_of
+from certgate.report.results import Outcome, Results
 
 _RANK = {
     Outcome.ERROR: 5,

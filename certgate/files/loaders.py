@@ -21,10 +21,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
-from certgate import der, lenient
 from certgate import x509 as core
 from certgate.errors import ArtifactError
-from certgate.facts import (
+from certgate.files import der, lenient
+from certgate.files.facts import (
     CertificateFacts,
     CsrFacts,
     CsrFraming,

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from publicsuffixlist import PublicSuffixList
 
 from certgate import x509 as core
-from certgate.facts import (
+from certgate.files.facts import (
     BundleFacts,
     BundleMember,
     BundleRole,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from certgate.hostfacts import Endpoint
+from certgate.hosts.facts import Endpoint
 
 SLOW_AFTER = 2.0  # seconds: an address that has not answered by then is named
 TICK = 1.0

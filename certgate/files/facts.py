@@ -1,6 +1,6 @@
 """Frozen facts the checks read: plain values, no parsing, no I/O.
 
-Every loader in :mod:`certgate.artifacts` turns a file into these; every check asserts one
+Every loader in :mod:`certgate.files.loaders` turns a file into these; every check asserts one
 idea over one of them.
 """
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from certgate.facts import CertificateFacts
-from certgate.hostfacts import EndpointFacts, TrustProblem
-from certgate.rules import day
+from certgate.files.facts import CertificateFacts
+from certgate.files.rules import day
+from certgate.hosts.facts import EndpointFacts, TrustProblem
 
 # Manual 6.2: why a site may still show the old certificate after renewal.
 LIKELY_CAUSES = (

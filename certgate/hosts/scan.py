@@ -57,13 +57,13 @@ from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum
 from sslyze.scanner.scanner import Scanner
 from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
-from certgate import trust as trust_rules
 from certgate import x509 as core
-from certgate.aia import IssuerFetcher
-from certgate.artifacts import certificate_facts, read_bytes
 from certgate.errors import ArtifactError
-from certgate.facts import CertificateFacts
-from certgate.hostfacts import Endpoint, EndpointFacts, EndpointStatus
+from certgate.files.facts import CertificateFacts
+from certgate.files.loaders import certificate_facts, read_bytes
+from certgate.hosts import trust as trust_rules
+from certgate.hosts.aia import IssuerFetcher
+from certgate.hosts.facts import Endpoint, EndpointFacts, EndpointStatus
 
 __all__ = [
     "BUNDLED_STORES",

@@ -1,6 +1,6 @@
 """Frozen facts about live hosts: what one TLS endpoint served, and whether it is trusted.
 
-:mod:`certgate.scan` produces these (it is the only module that talks to sslyze); the host
+:mod:`certgate.hosts.scan` produces these (it is the only module that talks to sslyze); the host
 checks (https-binding, chain-served, chain-trusted, served-expected, consistent-addresses)
 read them. Plain values only: no sockets, no sslyze objects, no cryptography objects.
 """
@@ -11,7 +11,7 @@ import enum
 import ipaddress
 from dataclasses import dataclass
 
-from certgate.facts import CertificateFacts
+from certgate.files.facts import CertificateFacts
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from certgate.pagefacts import BROWSER, InsecureLoad, PageFacts, Treatment
+from certgate.pages.facts import BROWSER, InsecureLoad, PageFacts, Treatment
 
 SHOWN = 8  # URLs listed per group in a message; the report's evidence lists them all
 

@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from certgate.hostfacts import Endpoint
-from certgate.pagefacts import BROWSER, BrowserFacts, InsecureLoad, Treatment
+from certgate.hosts.facts import Endpoint
+from certgate.pages.facts import BROWSER, BrowserFacts, InsecureLoad, Treatment
 
 SETTLE = 1.0  # seconds after the load event for scripts to insert content
 START_TIMEOUT = 20.0  # a cold Chromium start on a busy CI machine

@@ -1,6 +1,6 @@
 """Frozen facts about HTTPS pages: what each listed page makes a browser load over http.
 
-:mod:`certgate.pages` produces these (it fetches the pages, and asks headless Chromium when
+:mod:`certgate.pages.fetch` produces these (it fetches the pages, and asks headless Chromium when
 the policy says so); the mixed-content check reads them. Plain values only.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from certgate.hostfacts import Endpoint
+from certgate.hosts.facts import Endpoint
 
 BROWSER = "headless Chromium"  # InsecureLoad.found_in of what only the browser saw
 

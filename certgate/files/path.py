@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from cryptography import x509
 
 from certgate import x509 as core
-from certgate.facts import CertificateFacts, PathFacts, PathLink
+from certgate.files.facts import CertificateFacts, PathFacts, PathLink
 
 
 def certification_path(

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from certgate.aia import IssuerFetcher
 from certgate.errors import ArtifactError
-from certgate.hostfacts import Endpoint, EndpointFacts, EndpointStatus
-from certgate.targets import Target
+from certgate.hosts.aia import IssuerFetcher
+from certgate.hosts.facts import Endpoint, EndpointFacts, EndpointStatus
+from certgate.inventory import Target
 
 UNRESOLVED = "unresolved"  # the address of an endpoint whose host name did not resolve
 
@@ -42,7 +42,7 @@ class HostGatherer:
         todo = [t for t in targets if t.host is not None and t.name not in self._endpoints]
         if not todo:
             return
-        from certgate.scan import resolve
+        from certgate.hosts.scan import resolve
 
         def one(target: Target) -> tuple[list[Endpoint], str | None]:
             assert target.host is not None
@@ -108,7 +108,7 @@ class HostGatherer:
         batch: list[tuple[Endpoint, tuple[str, ...]]],
         progress: Callable[[Endpoint, bool], None] | None,
     ) -> None:
-        from certgate.scan import ScanConfigError, scan
+        from certgate.hosts.scan import ScanConfigError, scan
 
         started = time.monotonic()
         try:
@@ -135,7 +135,7 @@ class HostGatherer:
         progress: Callable[[Endpoint, bool], None] | None,
     ) -> None:
         """A trust policy that cannot be used errors its own targets' items, not the others'."""
-        from certgate.scan import ScanConfigError, check_trust
+        from certgate.hosts.scan import ScanConfigError, check_trust
 
         good = []
         for endpoint, trust in batch:

@@ -4,7 +4,7 @@ A real HTML tokenizer (the standard library's :class:`html.parser.HTMLParser`: i
 ``<script>`` and ``<style>`` hold raw text, unescapes attribute values, keeps line numbers;
 html5lib would build a full tree we do not need and has had no release since 2020) and a real
 CSS tokenizer (tinycss2, the CSS Syntax Level 3 parser WeasyPrint uses) — never regular
-expressions over markup. Pure functions over strings: :mod:`certgate.pages` does the I/O.
+expressions over markup. Pure functions over strings: :mod:`certgate.pages.fetch` does the I/O.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import tinycss2
 import tinycss2.ast
 
-from certgate.pagefacts import Treatment
+from certgate.pages.facts import Treatment
 
 _BLOCK, _UPGRADE = Treatment.BLOCKABLE, Treatment.UPGRADABLE
 _WHITESPACE = " \t\n\r\f"

@@ -10,11 +10,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from certgate.artifacts import load_certificate, load_csr, read_bytes
-from certgate.bundle import load_bundle, load_certificates
-from certgate.chain import certification_path
 from certgate.errors import ArtifactError
-from certgate.facts import (
+from certgate.files.bundle import load_bundle, load_certificates
+from certgate.files.facts import (
     BundleFacts,
     BundleRole,
     CertificateFacts,
@@ -28,16 +26,18 @@ from certgate.facts import (
     PfxFacts,
     ValidityFacts,
 )
-from certgate.hosts import HostGatherer
-from certgate.keyfiles import (
+from certgate.files.keys import (
     PasswordSource,
     load_private_key,
     pfx_facts,
     pfx_protection,
     pfx_source,
 )
-from certgate.pages import PageGatherer
-from certgate.targets import Target
+from certgate.files.loaders import load_certificate, load_csr, read_bytes
+from certgate.files.path import certification_path
+from certgate.hosts.gather import HostGatherer
+from certgate.inventory import Target
+from certgate.pages.fetch import PageGatherer
 
 T = TypeVar("T")
 

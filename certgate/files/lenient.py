@@ -1,4 +1,4 @@
-"""The parts of certificates and requests that cryptography refuses, read with certgate.der.
+"""The parts of certificates and requests that cryptography refuses, read with certgate.files.der.
 
 cryptography reads a certificate's extensions all at once and refuses them all when one is
 not strict DER (a basicConstraints with its default cA FALSE written out, as some CAs do);
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from certgate import der
+from certgate.files import der
 
 T = TypeVar("T")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from html import escape
 
-from certgate.facts import (
+from certgate.files.facts import (
     BundleFacts,
     CertificateFacts,
     CsrFacts,
@@ -20,9 +20,9 @@ from certgate.facts import (
     SubjectFacts,
     ValidityFacts,
 )
-from certgate.hostfacts import EndpointFacts
-from certgate.pagefacts import InsecureLoad, PageFacts
-from certgate.rules import day
+from certgate.files.rules import day
+from certgate.hosts.facts import EndpointFacts
+from certgate.pages.facts import InsecureLoad, PageFacts
 
 
 def evidence_of(values: Iterable[object]) -> list[str]:

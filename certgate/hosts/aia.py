@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs7
 
 from certgate import x509 as core
-from certgate.trust import MissingIssuer, describe
+from certgate.hosts.trust import MissingIssuer, describe
 
 MAX_BYTES = 64 * 1024  # a CA certificate is 1-2 KiB; a .p7c with a few is under 10 KiB
 _CA_ISSUERS = x509.oid.AuthorityInformationAccessOID.CA_ISSUERS

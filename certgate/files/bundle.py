@@ -18,9 +18,9 @@ from pathlib import Path, PurePosixPath
 
 from cryptography import x509
 
-from certgate.artifacts import _describe_label, certificate_from_bytes, read_bytes, shown
 from certgate.errors import ArtifactError
-from certgate.facts import BundleFacts, BundleMember, BundleRole, CertificateFacts
+from certgate.files.facts import BundleFacts, BundleMember, BundleRole, CertificateFacts
+from certgate.files.loaders import _describe_label, certificate_from_bytes, read_bytes, shown
 
 MAX_ZIP_BYTES = 1024 * 1024  # the CA's cert.zip is a few KiB
 MAX_MEMBERS = 16  # the manual's zip holds 3 or 4 files

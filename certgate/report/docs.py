@@ -1,4 +1,5 @@
-"""docs/controls.md, generated from the catalogue: `python -m certgate.docs > docs/controls.md`.
+"""docs/controls.md, generated from the catalogue:
+`python -m certgate.report.docs > docs/controls.md`.
 
 A self-test regenerates it and fails when the committed file has drifted from the catalogue.
 """
@@ -14,7 +15,7 @@ def render() -> str:
     """The whole document, in catalogue order."""
     parts = [
         "# certgate controls\n",
-        "Generated from `certgate/controls.py` by `python -m certgate.docs`; do not edit.\n",
+        "Generated from `certgate/controls.py` by `python -m certgate.report.docs`; do not edit.\n",
         "Each control is one requirement of TWCA's IIS 10.0 SSL certificate manual (v5.4), with a",
         "stable id that reports, waivers and results.json use.\n",
         "| id | requirement | manual § | severity | applies to |",

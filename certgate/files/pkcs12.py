@@ -2,7 +2,7 @@
 
 cryptography opens a PKCS#12 file but does not say which algorithms protect it, and that is
 what manual 5.9.6 is about (AES-256 by default, TripleDES-SHA1 for older systems). This
-module reads, with :mod:`certgate.der`, the outer layers of RFC 7292 only: the MAC, the
+module reads, with :mod:`certgate.files.der`, the outer layers of RFC 7292 only: the MAC, the
 encryption of each AuthenticatedSafe content and of each key bag. It decrypts nothing,
 needs no password and keeps no content: only algorithm names and iteration counts.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from certgate.der import (
+from certgate.files.der import (
     EXPLICIT_0,
     INTEGER,
     OCTETS,
@@ -27,7 +27,7 @@ from certgate.der import (
     integer,
     oid_text,
 )
-from certgate.facts import Pkcs12Protection
+from certgate.files.facts import Pkcs12Protection
 
 _SEQUENCE, _OCTETS, _OCTETS_CONSTRUCTED = SEQUENCE, OCTETS, OCTETS_CONSTRUCTED
 _INTEGER, _OID, _EXPLICIT_0 = INTEGER, OID, EXPLICIT_0

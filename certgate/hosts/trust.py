@@ -18,7 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 
 from certgate import x509 as core
-from certgate.hostfacts import TrustProblem
+from certgate.hosts.facts import TrustProblem
 
 MIN_RSA_BITS = 2048  # OpenSSL security level 2, CA/B BRs 6.1.5
 MIN_EC_BITS = 224

@@ -32,10 +32,10 @@ from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from certgate.errors import ArtifactError
-from certgate.hostfacts import Endpoint
-from certgate.pagefacts import BrowserFacts, InsecureLoad, PageFacts, Treatment
-from certgate.subresources import Reference, css_references, html_references
-from certgate.targets import Target
+from certgate.hosts.facts import Endpoint
+from certgate.inventory import Target
+from certgate.pages.extract import Reference, css_references, html_references
+from certgate.pages.facts import BrowserFacts, InsecureLoad, PageFacts, Treatment
 
 MAX_BODY = 5 * 1024 * 1024  # bytes of a page or stylesheet that are read and judged
 MAX_REDIRECTS = 10  # as curl and browsers cap them (Chrome gives up at 20)
@@ -432,7 +432,7 @@ class PageGatherer:
         wait_for(jobs)
 
     def _browse(self, key: PageKey) -> BrowserFacts:
-        from certgate.browser import browse
+        from certgate.pages.browser import browse
 
         with self._browsers:
             return browse(key[0], page_url(*key), timeout=self.timeout)
