@@ -1,27 +1,40 @@
-"""targets.yaml -> frozen, validated models.
+"""targets.yaml and waivers.yaml -> frozen, validated models (pydantic at the edge).
 
 Every problem in the file is found before any network or file work and reported at once,
-one line each, naming the file, the target and the key.
+one line each, naming the file, the target and the key. pydantic checks the shape (known
+keys, required keys, nesting, every problem at once with its location); the value checks
+are certgate's own, because their messages must say what to write and must never echo a
+value (a password pasted in the wrong place is still a password).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+from pydantic_core import ErrorDetails, PydanticCustomError
 
-from certgate.controls import Artifact
+from certgate.controls import CATALOGUE, Artifact
 
 SUBJECT_FIELDS = ("CN", "O", "OU", "L", "ST", "C")
-# The trust stores sslyze ships, by name (manual 5.4: the trusted root store).
-TRUST_STORES = ("mozilla", "microsoft", "apple", "android", "java")
+# The trust stores sslyze ships: policy.trust's word -> sslyze's name for the store
+# (manual 5.4: the trusted root store). The one list of them.
+TRUST_STORES: Mapping[str, str] = {
+    "mozilla": "Mozilla",
+    "microsoft": "Windows",
+    "apple": "Apple",
+    "android": "Android",
+    "java": "Java",
+}
 PFX_ENCRYPTIONS = ("aes256", "aes192", "aes128", "3des", "rc2-128", "rc2-40", "none")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -105,110 +118,106 @@ class InventoryError(Exception):
         self.problems = tuple(problems)
 
 
-@dataclass
-class _Problems:
-    """Collects problems while the file is walked, each prefixed with where it is."""
-
-    file: str
-    lines: list[str] = field(default_factory=list)
-    files: list[tuple[str, str, Path]] = field(default_factory=list)  # (where, key, path)
-
-    def add(self, where: str, text: str) -> None:
-        self.lines.append(f"{self.file}: {where}: {text}")
+# --- value checks: each returns the converted value or raises a message ------------------
 
 
-# --- scalar validators: each returns the converted value or a problem text -------------
+def _fail(text: str) -> PydanticCustomError:
+    return PydanticCustomError("certgate", "{text}", {"text": text})
 
-_Check = Callable[[Any], "tuple[Any, str | None]"]
 
-
-def _int(low: int, high: int) -> _Check:
-    def check(v: Any) -> tuple[Any, str | None]:
+def _int(low: int, high: int) -> Callable[[Any], int]:
+    def check(v: Any) -> int:
         if isinstance(v, bool) or not isinstance(v, int):
-            return None, f"expected an integer, got {_show(v)}"
+            raise _fail(f"expected an integer, got {_show(v)}")
         if not low <= v <= high:
-            return None, f"expected {low}..{high}, got {v}"
-        return v, None
+            raise _fail(f"expected {low}..{high}, got {v}")
+        return v
 
     return check
 
 
-def _bool(v: Any) -> tuple[Any, str | None]:
+def _bool(v: Any) -> bool:
     if not isinstance(v, bool):
-        return None, f"expected true or false, got {_show(v)}"
-    return v, None
+        raise _fail(f"expected true or false, got {_show(v)}")
+    return v
 
 
-def _str(v: Any) -> tuple[Any, str | None]:
+def _str(v: Any) -> str:
     if not isinstance(v, str) or not v.strip():
-        return None, f"expected a non-empty string, got {_show(v)}"
-    return v, None
+        raise _fail(f"expected a non-empty string, got {_show(v)}")
+    return v
 
 
-def _choices(allowed: Sequence[str]) -> _Check:
-    def check(v: Any) -> tuple[Any, str | None]:
-        items, problem = _str_list(v)
-        if problem:
-            return None, problem
-        unknown = [x for x in items if x not in allowed]
-        if unknown:
-            return None, f"unknown value(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}"
-        return tuple(items), None
-
-    return check
-
-
-def _str_list(v: Any) -> tuple[Any, str | None]:
+def _str_list(v: Any) -> tuple[str, ...]:
     if isinstance(v, str):
         v = [v]
     if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
-        return None, f"expected a list of strings, got {_show(v)}"
-    return tuple(v), None
+        raise _fail(f"expected a list of strings, got {_show(v)}")
+    return tuple(v)
 
 
-def _host(v: Any) -> tuple[Any, str | None]:
-    value, problem = _str(v)
-    if problem:
-        return None, problem
+def _choices(allowed: Sequence[str]) -> Callable[[Any], tuple[str, ...]]:
+    def check(v: Any) -> tuple[str, ...]:
+        unknown = [x for x in _str_list(v) if x not in allowed]
+        if unknown:
+            raise _fail(f"unknown value(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+        return _str_list(v)
+
+    return check
+
+
+def _slug(v: Any) -> str:
+    if not isinstance(v, str) or not _SLUG.match(v):
+        shown = repr(v) if isinstance(v, str) else _show(v)
+        raise _fail(
+            f"expected a slug of lower-case letters, digits and '-' (e.g. shop), got {shown}"
+        )
+    return v
+
+
+def _host(v: Any) -> str:
+    value = _str(v)
     if "://" in value or "/" in value or ":" in value or " " in value:
-        return None, f"expected a bare host name like www.example.com.tw, got {value!r}"
+        raise _fail(f"expected a bare host name like www.example.com.tw, got {value!r}")
     try:  # an internationalised name (測試.台灣) is audited in its DNS form (xn--...)
         ascii_name = value.rstrip(".").encode("idna").decode("ascii")
     except UnicodeError:
-        return None, f"{value!r} is not a valid host name"
-    return ascii_name.lower(), None
+        raise _fail(f"{value!r} is not a valid host name") from None
+    return ascii_name.lower()
 
 
-def _addresses(v: Any) -> tuple[Any, str | None]:
-    items, problem = _str_list(v)
-    if problem:
-        return None, problem
+def _addresses(v: Any) -> tuple[str, ...]:
+    items = _str_list(v)
     for item in items:
         try:
             ipaddress.ip_address(item)
         except ValueError:
-            return None, f"{item!r} is not an IP address"
-    return items, None
+            raise _fail(f"{item!r} is not an IP address") from None
+    return items
 
 
-def _pages(v: Any) -> tuple[Any, str | None]:
-    items, problem = _str_list(v)
-    if problem:
-        return None, problem
+def _pages(v: Any) -> tuple[str, ...]:
+    items = _str_list(v)
     bad = [p for p in items if not p.startswith("/")]
     if bad:
-        return None, f"pages are paths starting with '/', got {', '.join(map(repr, bad))}"
-    return items, None
+        raise _fail(f"pages are paths starting with '/', got {', '.join(map(repr, bad))}")
+    return items
 
 
-def _env_name(v: Any) -> tuple[Any, str | None]:
+def _env_name(v: Any) -> str:
     if not isinstance(v, str) or not _ENV_NAME.match(v):
-        return None, (
-            f"expected the name of an environment variable (letters, digits and _, like "
+        raise _fail(
+            "expected the name of an environment variable (letters, digits and _, like "
             f"SHOP_PFX_PASSWORD), got {_show(v)} that is not one; if it is the password, keep "
             "it out of this file: set it in a variable and write the variable's name here"
         )
-    return v, None
+    return v
+
+
+def _date(v: Any) -> dt.date:
+    if not isinstance(v, dt.date) or isinstance(v, dt.datetime):
+        raise _fail("expected a date like 2026-12-31")
+    return v
 
 
 def _show(v: Any) -> str:
@@ -225,33 +234,203 @@ def _show(v: Any) -> str:
     return names.get(type(v), type(v).__name__)
 
 
-POLICY_KEYS: dict[str, _Check] = {
-    "rsa_min_bits": _int(512, 16384),
-    "rsa_exact_bits": _bool,
-    "renewal_warning_days": _int(0, 3650),
-    "trust": _str_list,
-    "csr_required_fields": _choices(SUBJECT_FIELDS),
-    "pfx_encryption": _choices(PFX_ENCRYPTIONS),
-    "mixed_content_browser": _bool,
-    "allow_internal_names": _bool,
-}
+def _target_list(v: Any) -> list[Any]:
+    if not isinstance(v, list) or not v:
+        raise _fail("expected a non-empty list of targets")
+    return v
+
+
+def _control_id(v: Any) -> str:
+    value = _str(v)
+    if value not in CATALOGUE:
+        raise _fail(f"no control {value!r}")
+    return value
+
+
+def _checked(check: Callable[[Any], Any]) -> Any:
+    return BeforeValidator(check)
+
+
+# --- the file's shape, as pydantic models (the edge only: the rest of certgate reads the
+# frozen dataclasses above) ----------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class _PolicyModel(_Model):
+    """policy: (global or per target); None: not given, the default or the global applies."""
+
+    rsa_min_bits: Annotated[int | None, _checked(_int(512, 16384))] = None
+    rsa_exact_bits: Annotated[bool | None, _checked(_bool)] = None
+    renewal_warning_days: Annotated[int | None, _checked(_int(0, 3650))] = None
+    trust: Annotated[tuple[str, ...] | None, _checked(_str_list)] = None
+    csr_required_fields: Annotated[tuple[str, ...] | None, _checked(_choices(SUBJECT_FIELDS))] = (
+        None
+    )
+    pfx_encryption: Annotated[tuple[str, ...] | None, _checked(_choices(PFX_ENCRYPTIONS))] = None
+    mixed_content_browser: Annotated[bool | None, _checked(_bool)] = None
+    allow_internal_names: Annotated[bool | None, _checked(_bool)] = None
+
 
 _PATH_KEYS = ("csr", "bundle", "certificate", "private_key", "pfx")
-TARGET_KEYS: dict[str, _Check] = {
-    "host": _host,
-    "port": _int(1, 65535),
-    "addresses": _addresses,
-    "pages": _pages,
-    **{k: _str for k in _PATH_KEYS},
-    "chain": _str_list,
-    "private_key_password_env": _env_name,
-    "pfx_password_env": _env_name,
-}
 _SECRET_KEYS = {
     "pfx_password": "pfx_password_env",
     "password": "pfx_password_env",
     "private_key_password": "private_key_password_env",
 }
+
+
+class _TargetModel(_Model):
+    name: Annotated[str, _checked(_slug)]
+    policy: _PolicyModel = _PolicyModel()
+    host: Annotated[str | None, _checked(_host)] = None
+    port: Annotated[int | None, _checked(_int(1, 65535))] = None
+    addresses: Annotated[tuple[str, ...] | None, _checked(_addresses)] = None
+    pages: Annotated[tuple[str, ...] | None, _checked(_pages)] = None
+    csr: Annotated[str | None, _checked(_str)] = None
+    bundle: Annotated[str | None, _checked(_str)] = None
+    certificate: Annotated[str | None, _checked(_str)] = None
+    chain: Annotated[tuple[str, ...] | None, _checked(_str_list)] = None
+    private_key: Annotated[str | None, _checked(_str)] = None
+    private_key_password_env: Annotated[str | None, _checked(_env_name)] = None
+    pfx: Annotated[str | None, _checked(_str)] = None
+    pfx_password_env: Annotated[str | None, _checked(_env_name)] = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> _TargetModel:
+        """Cross-key rules: something to audit; pages and addresses need a host."""
+        if self.host is None and not any(getattr(self, k) for k in (*_PATH_KEYS, "chain")):
+            raise _fail("nothing to audit: give a host or at least one file")
+        needs_host = [k for k in ("addresses", "pages", "port") if getattr(self, k) is not None]
+        if self.host is None and needs_host:
+            raise _fail(f"key {needs_host[0]!r}: needs a host")
+        return self
+
+
+class _InventoryModel(_Model):
+    policy: _PolicyModel = _PolicyModel()
+    targets: Annotated[list[Any], _checked(_target_list)]
+    lab: Annotated[str | None, _checked(_str)] = None
+
+
+class _WaiverModel(_Model):
+    control: Annotated[str, _checked(_control_id)]
+    target: Annotated[str, _checked(_str)]
+    justification: Annotated[str, _checked(_str)]
+    who: Annotated[str, _checked(_str)]
+    expires: Annotated[dt.date, _checked(_date)]
+
+
+# --- problems, one line each, never echoing a value -----------------------------------------
+
+_KNOWN = {
+    "top level": "policy, targets, lab",
+    "policy": ", ".join(_PolicyModel.model_fields),
+    "target": ", ".join(_TargetModel.model_fields),
+    "waiver": ", ".join(_WaiverModel.model_fields),
+}
+
+
+def _lines(file: str, error: ValidationError, raw: Any, kind: str = "targets") -> list[str]:
+    """One line per pydantic error: ``file: target 'shop': key 'port': expected 1..65535``."""
+    lines = []
+    for found in error.errors():
+        loc = tuple(found["loc"])
+        if found["type"] == "extra_forbidden" and len(loc) == 1:  # a top-level key
+            known = _KNOWN["top level"]
+            lines.append(f"{file}: top level: unknown key {loc[0]!r} (expected {known})")
+            continue
+        lines.append(f"{file}: {_where(loc, raw, kind)}{_what(found, loc, kind)}")
+    return list(dict.fromkeys(lines))
+
+
+def _where(loc: tuple[Any, ...], raw: Any, kind: str) -> str:
+    """``top level``, ``policy: key 'trust'``, ``target 'shop': key 'port'``, ``waiver #2``."""
+    parts: list[str] = []
+    rest = loc
+    if loc[:1] == ("policy",):
+        parts.append("policy")
+        rest = loc[1:]
+    elif kind == "waivers":
+        parts.append(f"waiver #{loc[0] + 1}")
+        rest = loc[1:]
+    elif loc[:1] == ("targets",) and len(loc) > 1 and isinstance(loc[1], int):
+        parts.append(_target_label(raw, loc[1]))
+        rest = loc[2:]
+    parts.extend(f"key {k!r}" for k in rest if isinstance(k, str))
+    return ": ".join(parts) if parts else "top level"
+
+
+def _target_label(raw: Any, index: int) -> str:
+    targets = raw.get("targets") if isinstance(raw, dict) else None
+    entry = targets[index] if isinstance(targets, list) and index < len(targets) else None
+    name = entry.get("name") if isinstance(entry, dict) else None
+    ok = isinstance(name, str) and bool(_SLUG.match(name))
+    return f"target {name!r}" if ok else f"target #{index + 1}"
+
+
+def _what(found: ErrorDetails, loc: tuple[Any, ...], kind: str) -> str:
+    """The problem itself, after the location (with its leading separator)."""
+    kind_of = found["type"]
+    key = loc[-1] if loc and isinstance(loc[-1], str) else None
+    if kind_of == "certgate":
+        return f": {found.get('ctx', {}).get('text', found['msg'])}"
+    if kind_of == "extra_forbidden":
+        return f": {_unknown(loc, kind)}"
+    if kind_of == "missing":
+        if key == "targets":
+            return ": expected a non-empty list of targets"
+        if key == "name":
+            return " is missing: every target needs a name (e.g. shop)"
+        if kind == "waivers":
+            return (
+                ": expected a date like 2026-12-31"
+                if key == "expires"
+                else (": expected a non-empty string")
+            )
+        return ": required"
+    if kind_of in ("model_type", "model_attributes_type", "dict_type"):
+        what = "a mapping with 'targets:'" if not loc else "a mapping"
+        if kind == "waivers":
+            what = f"a mapping with {_KNOWN['waiver']}"
+        return f": expected {what}, got {_show(found['input'])}"
+    return f": {found['msg']}"  # pydantic's own words never hold the input
+
+
+def _unknown(loc: tuple[Any, ...], kind: str) -> str:
+    key = loc[-1]
+    if kind == "waivers":
+        return f"unknown key {key!r}; known: {_KNOWN['waiver']}"
+    if key in _SECRET_KEYS and len(loc) == 3:
+        return (
+            "passwords are never written in the targets file; put the password in an "
+            f"environment variable and give its name as {_SECRET_KEYS[str(key)]}"
+        )
+    if "policy" in loc:
+        return f"unknown policy key; known: {_KNOWN['policy']}"
+    if len(loc) == 1:
+        return f"unknown key (expected {_KNOWN['top level']})"
+    return f"unknown key; known: {_KNOWN['target']}"
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def _read_yaml(path: Path, what: str) -> tuple[Any, bytes]:
+    try:
+        data = path.read_bytes()
+        return yaml.safe_load(data.decode("utf-8")), data
+    except OSError as exc:
+        raise InventoryError([f"{path}: cannot read the {what} file: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise InventoryError([f"{path}: the {what} file is not UTF-8 text"]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "YAML"
+        reason = getattr(exc, "problem", None) or "malformed YAML"
+        raise InventoryError([f"{path}: {where}: not valid YAML: {reason}"]) from None
 
 
 def load_inventory(
@@ -262,85 +441,96 @@ def load_inventory(
     Files are only stat'ed here, after ``prepare_lab`` has built the demo lab when the file
     asks for one; with ``check_files`` every file a target names must exist.
     """
-    problems = _Problems(str(path))
-    try:
-        data = path.read_bytes()
-        raw = yaml.safe_load(data.decode("utf-8"))
-    except OSError as exc:
-        raise InventoryError([f"{path}: cannot read the targets file: {exc.strerror}"]) from None
-    except UnicodeDecodeError:
-        raise InventoryError([f"{path}: the targets file is not UTF-8 text"]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "YAML"
-        reason = getattr(exc, "problem", None) or "malformed YAML"
-        raise InventoryError([f"{path}: {where}: not valid YAML: {reason}"]) from None
-    inventory = _inventory(raw, path, problems)
-    if inventory is not None:
-        inventory = replace(inventory, sha256=hashlib.sha256(data).hexdigest())
-    if inventory is not None and inventory.lab is not None and prepare_lab is not None:
-        prepare_lab(inventory.lab)
+    raw, data = _read_yaml(path, "targets")
+    if not isinstance(raw, dict):
+        got = _show(raw)
+        raise InventoryError([f"{path}: top level: expected a mapping with 'targets:', got {got}"])
+    problems: list[str] = []
+    base = path.parent
+    files: list[tuple[str, str, Path]] = []
+    model = _validate(_InventoryModel, raw, str(path), problems)
+    targets = _targets(raw, str(path), base, problems, files)
+    if model is None:
+        raise InventoryError(problems)
+    policy = _policy(model.policy, Policy(), base, "policy", files)
+    found = tuple(_target(t, policy, base, files) for t in targets)
+    problems.extend(_duplicates(raw, str(path)))
+    lab = _absolute(base / model.lab) if model.lab else None
+    inventory = Inventory(path.resolve(), policy, found, lab, hashlib.sha256(data).hexdigest())
+    if lab is not None and prepare_lab is not None and not problems:
+        prepare_lab(lab)
     if check_files:
-        for where, key, file in problems.files:
-            if file.is_dir():
-                problems.add(f"{where}: key {key!r}", f"{file} is a folder, not a file")
-            elif not file.is_file():
-                problems.add(f"{where}: key {key!r}", _missing(key, file))
-    if problems.lines or inventory is None:
-        raise InventoryError(problems.lines or [f"{path}: empty targets file"])
+        problems.extend(_missing_files(str(path), files))
+    if problems:
+        raise InventoryError(problems)
     return inventory
 
 
-def _inventory(raw: Any, path: Path, problems: _Problems) -> Inventory | None:
-    if not isinstance(raw, dict):
-        problems.add("top level", f"expected a mapping with 'targets:', got {_show(raw)}")
-        return None
-    for key in raw:
-        if key not in ("policy", "targets", "lab"):
-            problems.add("top level", f"unknown key {key!r} (expected policy, targets, lab)")
-    base = path.parent
-    policy = _policy(raw.get("policy", {}), Policy(), "policy", problems, path.parent)
-    lab = None
-    if "lab" in raw:
-        lab_dir, problem = _str(raw["lab"])
-        if problem:
-            problems.add("key 'lab'", problem)
-        else:
-            lab = _absolute(base / lab_dir)
-    targets_raw = raw.get("targets")
-    if not isinstance(targets_raw, list) or not targets_raw:
-        problems.add("key 'targets'", "expected a non-empty list of targets")
-        return None
-    targets = [_target(i, t, policy, base, problems) for i, t in enumerate(targets_raw)]
-    _check_unique(targets_raw, problems)
-    found = tuple(t for t in targets if t is not None)
-    return Inventory(path=path.resolve(), policy=policy, targets=found, lab=lab)
+M = TypeVar("M", bound=BaseModel)
 
 
-def _policy(raw: Any, base: Policy, where: str, problems: _Problems, folder: Path) -> Policy:
-    if not isinstance(raw, dict):
-        problems.add(where, f"expected a mapping, got {_show(raw)}")
-        return base
-    changes: dict[str, Any] = {}
-    for key, value in raw.items():
-        check = POLICY_KEYS.get(key)
-        if check is None:
-            problems.add(
-                f"{where}: key {key!r}", f"unknown policy key; known: {', '.join(POLICY_KEYS)}"
-            )
-            continue
-        converted, problem = check(value)
-        if problem:
-            problems.add(f"{where}: key {key!r}", problem)
-        elif key == "trust":
-            changes[key] = _trust(converted, folder, f"{where}: key 'trust'", problems)
-        else:
-            changes[key] = converted
+def _validate(model: type[M], raw: Any, file: str, problems: list[str]) -> M | None:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_lines(file, exc, raw))
+        return None
+
+
+def _targets(
+    raw: dict[str, Any],
+    file: str,
+    base: Path,
+    problems: list[str],
+    files: list[tuple[str, str, Path]],
+) -> list[_TargetModel]:
+    """Each target validated on its own, so one bad target does not hide the others'
+    problems (its missing files included)."""
+    entries = raw.get("targets")
+    if not isinstance(entries, list):
+        return []
+    found = []
+    for index, entry in enumerate(entries):
+        try:
+            found.append(_TargetModel.model_validate(entry))
+        except ValidationError as exc:
+            shifted = [("targets", index, *e["loc"]) for e in exc.errors()]
+            problems.extend(_shifted_lines(file, exc, shifted, raw))
+            files.extend(_named_files(entry, _target_label(raw, index), base))
+    return found
+
+
+def _named_files(entry: Any, where: str, base: Path) -> list[tuple[str, str, Path]]:
+    """The files an invalid target names, so that they are checked all the same."""
+    if not isinstance(entry, dict):
+        return []
+    return [
+        (where, key, _absolute(base / entry[key]))
+        for key in _PATH_KEYS
+        if isinstance(entry.get(key), str) and entry[key].strip()
+    ]
+
+
+def _shifted_lines(
+    file: str, error: ValidationError, locs: list[tuple[Any, ...]], raw: Any
+) -> list[str]:
+    lines = []
+    for found, loc in zip(error.errors(), locs, strict=True):
+        lines.append(f"{file}: {_where(loc, raw, 'targets')}{_what(found, loc, 'targets')}")
+    return list(dict.fromkeys(lines))
+
+
+def _policy(
+    model: _PolicyModel, base: Policy, folder: Path, where: str, files: list[tuple[str, str, Path]]
+) -> Policy:
+    changes = {k: v for k, v in model.model_dump().items() if v is not None}
+    if "trust" in changes:
+        changes["trust"] = _trust(changes["trust"], folder, where, files)
     return replace(base, **changes)
 
 
 def _trust(
-    entries: tuple[str, ...], folder: Path, where: str, problems: _Problems
+    entries: tuple[str, ...], folder: Path, where: str, files: list[tuple[str, str, Path]]
 ) -> tuple[str, ...]:
     """Store names stay names; anything else is a PEM/DER root file relative to the file."""
     resolved = []
@@ -349,68 +539,55 @@ def _trust(
             resolved.append(entry)
             continue
         path = _absolute(folder / entry)
-        problems.files.append((where.rsplit(": key", 1)[0], "trust", path))
+        files.append((where, "trust", path))
         resolved.append(str(path))
     return tuple(resolved)
 
 
-def _target(index: int, raw: Any, policy: Policy, base: Path, problems: _Problems) -> Target | None:
-    if not isinstance(raw, dict):
-        problems.add(f"target #{index + 1}", f"expected a mapping, got {_show(raw)}")
-        return None
-    name = raw.get("name")
-    ok = isinstance(name, str) and bool(_SLUG.match(name))
-    where = f"target {name!r}" if ok else f"target #{index + 1}"
-    if "name" not in raw:
-        problems.add(where, "key 'name' is missing: every target needs a name (e.g. shop)")
-    elif not ok:
-        shown = repr(name) if isinstance(name, str) else _show(name)
-        problems.add(
-            f"{where}: key 'name'",
-            f"expected a slug of lower-case letters, digits and '-' (e.g. shop), got {shown}",
-        )
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key in ("name", "policy"):
-            continue
-        if key in _SECRET_KEYS:
-            problems.add(
-                f"{where}: key {key!r}",
-                "passwords are never written in the targets file; put the password in an "
-                f"environment variable and give its name as {_SECRET_KEYS[key]}",
-            )
-            ok = False
-            continue
-        check = TARGET_KEYS.get(key)
-        if check is None:
-            problems.add(
-                f"{where}: key {key!r}",
-                f"unknown key; known: name, policy, {', '.join(TARGET_KEYS)}",
-            )
-            ok = False
-            continue
-        converted, problem = check(value)
-        if problem:
-            problems.add(f"{where}: key {key!r}", problem)
-            ok = False
-        else:
-            values[key] = converted
-            _note_files(where, key, converted, base, problems)
-    target_policy = _policy(raw.get("policy", {}), policy, f"{where}: key 'policy'", problems, base)
-    ok = _check_shape(where, raw, problems) and ok
-    if not ok or not isinstance(name, str):
-        return None
+def _target(
+    model: _TargetModel, policy: Policy, base: Path, files: list[tuple[str, str, Path]]
+) -> Target:
+    where = f"target {model.name!r}"
+    values: dict[str, Any] = {
+        k: v for k, v in model.model_dump(exclude={"name", "policy"}).items() if v is not None
+    }
     for key in _PATH_KEYS:
         if key in values:
             values[key] = _absolute(base / values[key])
+            files.append((where, key, values[key]))
     if "chain" in values:
         values["chain"] = tuple(_absolute(base / p) for p in values["chain"])
-    return Target(name=name, policy=target_policy, **values)
+        files.extend((where, "chain", p) for p in values["chain"])
+    own = _policy(model.policy, policy, base, f"{where}: key 'policy'", files)
+    return Target(name=model.name, policy=own, **values)
+
+
+def _duplicates(raw: dict[str, Any], file: str) -> list[str]:
+    seen: set[str] = set()
+    problems = []
+    for entry in raw.get("targets") or []:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if isinstance(name, str) and name in seen:
+            problems.append(f"{file}: target {name!r}: key 'name': duplicate target name")
+        if isinstance(name, str):
+            seen.add(name)
+    return problems
+
+
+def _missing_files(file: str, files: list[tuple[str, str, Path]]) -> list[str]:
+    problems = []
+    for where, key, path in files:
+        if path.is_dir():
+            problems.append(f"{file}: {where}: key {key!r}: {path} is a folder, not a file")
+        elif not path.is_file():
+            problems.append(f"{file}: {where}: key {key!r}: {_missing(key, path)}")
+    return problems
 
 
 def _missing(key: str, file: Path) -> str:
     if key == "trust" and file.name.isalpha():
-        return f"no trust store {file.name!r} (known: {', '.join(TRUST_STORES)}) and no such file"
+        known = ", ".join(TRUST_STORES)
+        return f"no trust store {file.name!r} (known: {known}) and no such file"
     return f"no such file {file}"
 
 
@@ -419,36 +596,29 @@ def _absolute(path: Path) -> Path:
     return Path(os.path.normpath(path.absolute()))
 
 
-def _note_files(where: str, key: str, value: Any, base: Path, problems: _Problems) -> None:
-    """Remember the files a key names, to stat them once the whole file is read."""
-    if key in _PATH_KEYS:
-        problems.files.append((where, key, _absolute(base / value)))
-    elif key == "chain":
-        problems.files.extend((where, key, _absolute(base / p)) for p in value)
+# --- waivers.yaml -------------------------------------------------------------------------------
 
 
-def _check_shape(where: str, values: Mapping[str, Any], problems: _Problems) -> bool:
-    """Cross-key rules: something to audit; pages and addresses need a host."""
-    ok = True
-    if "host" not in values and not any(k in values for k in (*_PATH_KEYS, "chain")):
-        problems.add(where, "nothing to audit: give a host or at least one file")
-        ok = False
-    for key in ("addresses", "pages", "port"):
-        if key in values and "host" not in values:
-            problems.add(f"{where}: key {key!r}", "needs a host")
-            ok = False
-    return ok
-
-
-def _check_unique(targets_raw: list[Any], problems: _Problems) -> None:
-    seen: set[str] = set()
-    for raw in targets_raw:
-        name = raw.get("name") if isinstance(raw, dict) else None
-        if not isinstance(name, str):
-            continue
-        if name in seen:
-            problems.add(f"target {name!r}: key 'name'", "duplicate target name")
-        seen.add(name)
+def load_waiver_entries(path: Path) -> list[dict[str, Any]]:
+    """The validated entries of a waivers file; InventoryError lists every problem."""
+    raw, _ = _read_yaml(path, "waivers")
+    entries = raw.get("waivers") if isinstance(raw, dict) else None
+    if not isinstance(entries, list):
+        raise InventoryError([f"{path}: expected a mapping with a 'waivers:' list"])
+    problems: list[str] = []
+    found = []
+    for index, entry in enumerate(entries):
+        try:
+            found.append(_WaiverModel.model_validate(entry).model_dump())
+        except ValidationError as exc:
+            locs = [(index, *e["loc"]) for e in exc.errors()]
+            problems.extend(
+                f"{path}: {_where(loc, raw, 'waivers')}{_what(e, loc[1:], 'waivers')}"
+                for e, loc in zip(exc.errors(), locs, strict=True)
+            )
+    if problems:
+        raise InventoryError(list(dict.fromkeys(problems)))
+    return found
 
 
 POLICY_FIELDS = tuple(f.name for f in fields(Policy))

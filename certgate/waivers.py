@@ -19,14 +19,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from certgate.controls import CATALOGUE, Control, Severity
-from certgate.inventory import InventoryError
-
-_KEYS = ("control", "target", "justification", "who", "expires")
+from certgate.controls import Control, Severity
+from certgate.inventory import load_waiver_entries
 
 # Not a requirement of the manual: the waivers' own items, so that a stale exception fails.
 WAIVER_CONTROL = Control(
@@ -71,40 +66,4 @@ class Waiver:
 
 def load_waivers(path: Path) -> tuple[Waiver, ...]:
     """Read and validate a waivers file; InventoryError lists every problem, one per line."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InventoryError([f"{path}: cannot read the waivers file: {exc.strerror}"]) from None
-    except yaml.YAMLError:
-        raise InventoryError([f"{path}: not valid YAML"]) from None
-    entries = raw.get("waivers") if isinstance(raw, dict) else None
-    if not isinstance(entries, list):
-        raise InventoryError([f"{path}: expected a mapping with a 'waivers:' list"])
-    problems: list[str] = []
-    waivers = [_waiver(path, i, e, problems) for i, e in enumerate(entries)]
-    if problems:
-        raise InventoryError(problems)
-    return tuple(w for w in waivers if w is not None)
-
-
-def _waiver(path: Path, index: int, raw: Any, problems: list[str]) -> Waiver | None:
-    where = f"{path}: waiver #{index + 1}"
-    if not isinstance(raw, dict):
-        problems.append(f"{where}: expected a mapping with {', '.join(_KEYS)}")
-        return None
-    found = len(problems)
-    for key in raw:
-        if key not in _KEYS:
-            problems.append(f"{where}: unknown key {key!r}; known: {', '.join(_KEYS)}")
-    for key in _KEYS[:4]:
-        if not isinstance(raw.get(key), str) or not raw[key].strip():
-            problems.append(f"{where}: key {key!r}: expected a non-empty string")
-    if isinstance(raw.get("control"), str) and raw["control"] not in CATALOGUE:
-        problems.append(f"{where}: key 'control': no control {raw['control']!r}")
-    expires = raw.get("expires")
-    if not isinstance(expires, dt.date) or isinstance(expires, dt.datetime):
-        problems.append(f"{where}: key 'expires': expected a date like 2026-12-31")
-    if len(problems) > found:
-        return None
-    assert isinstance(expires, dt.date)
-    return Waiver(raw["control"], raw["target"], raw["justification"], raw["who"], expires)
+    return tuple(Waiver(**entry) for entry in load_waiver_entries(path))

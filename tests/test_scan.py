@@ -326,3 +326,23 @@ def test_reproducing_command() -> None:
         "openssl s_client -connect 203.0.113.10:443 -servername shop.lab -showcerts"
     )
     assert Endpoint("shop.lab", "2001:db8::1", 8443).label == "shop.lab@[2001:db8::1]:8443"
+
+
+def test_the_poll_speed_up_still_takes_effect(lab, roots, monkeypatch):
+    """sslyze's scan loop sleeps 0.2 s between looks at its finished jobs; certgate makes it
+    look every 20 ms by replacing the loop's ``sleep``. If a new sslyze stops calling it by
+    that name, this fails (and the bench would show the 0.2 s again)."""
+    from sslyze.scanner import _mass_scanner
+
+    asked: list[float] = []
+
+    def counting(seconds: float) -> None:
+        asked.append(seconds)
+        time.sleep(min(seconds, scan.SSLYZE_POLL_SECONDS))
+
+    monkeypatch.setattr(_mass_scanner, "sleep", time.sleep)  # as sslyze ships it
+    monkeypatch.setattr(scan, "_short_sleep", counting)
+    scan.scan([lab["good-3tier"].endpoint(HOST)], trust=roots, timeout=TIMEOUT)
+    assert _mass_scanner.sleep is counting
+    assert asked, "sslyze's scan loop no longer calls the sleep certgate shortens"
+    assert all(seconds >= scan.SSLYZE_POLL_SECONDS for seconds in asked)

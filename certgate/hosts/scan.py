@@ -18,7 +18,6 @@ The flow, for all endpoints at once:
 
 from __future__ import annotations
 
-import functools
 import math
 import queue
 import socket
@@ -26,74 +25,53 @@ import ssl
 import tempfile
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from traceback import TracebackException
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.utils import CryptographyDeprecationWarning
-from sslyze.plugins.certificate_info._cert_chain_analyzer import (
+from sslyze import (
     CertificateDeploymentAnalysisResult,
-)
-from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
-from sslyze.plugins.certificate_info.trust_stores.trust_store_repository import (
-    TrustStoresRepository,
-)
-from sslyze.plugins.scan_commands import ScanCommand
-from sslyze.scanner import _mass_scanner
-from sslyze.scanner.models import (
+    CertificateInfoExtraArgument,
+    ScanCommand,
+    ScanCommandAttemptStatusEnum,
     ScanCommandsExtraArguments,
+    Scanner,
     ServerConnectivityStatusEnum,
+    ServerNetworkConfiguration,
+    ServerNetworkLocation,
     ServerScanRequest,
     ServerScanResult,
+    errors,
 )
-from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum
-from sslyze.scanner.scanner import Scanner
-from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
+
+# The one private name certgate uses: sslyze's scan loop sleeps 0.2 s between looks at its
+# finished jobs and has no setting for it (see _poll_quickly; a self-test proves it works).
+from sslyze.scanner import _mass_scanner
 
 from certgate import x509 as core
-from certgate.errors import ArtifactError
 from certgate.files.facts import CertificateFacts
-from certgate.files.loaders import certificate_facts, read_bytes
+from certgate.files.loaders import certificate_facts
 from certgate.hosts import trust as trust_rules
 from certgate.hosts.aia import IssuerFetcher
 from certgate.hosts.facts import Endpoint, EndpointFacts, EndpointStatus
+from certgate.hosts.stores import (
+    DEFAULT_TRUST,
+    ScanConfigError,
+    Trust,
+    check_trust,
+    prepare_trust,
+    quiet_store_warnings,
+)
 
-__all__ = [
-    "BUNDLED_STORES",
-    "DEFAULT_TRUST",
-    "Endpoint",
-    "EndpointFacts",
-    "ScanConfigError",
-    "check_trust",
-    "resolve",
-    "scan",
-]
+__all__ = ["Endpoint", "EndpointFacts", "ScanConfigError", "check_trust", "resolve", "scan"]
 
-DEFAULT_TRUST: tuple[str, ...] = ("mozilla", "microsoft")  # manual 5.4: the OS root stores
-# policy.trust words -> the names sslyze gives the stores it ships (trust_store_repository.py).
-BUNDLED_STORES: Mapping[str, str] = {
-    "mozilla": "Mozilla",
-    "microsoft": "Windows",
-    "apple": "Apple",
-    "android": "Android",
-    "java": "Java",
-}
-_CUSTOM_STORE = "Supplied CA file"  # sslyze's name for the store made from custom_ca_file
 MAX_CONCURRENT_SERVERS = 50  # threads: 1 connectivity + PER_SERVER_CONNECTIONS workers each
 PER_SERVER_CONNECTIONS = 4  # certificate_info makes 4 handshakes per server: run them at once
-MAX_TRUST_FILE_BYTES = 4 * 1024 * 1024
 SSLYZE_POLL_SECONDS = 0.02  # how often finished scans are collected (sslyze: 0.2)
-
-
-class ScanConfigError(ValueError):
-    """The trust policy names an unknown store or an unreadable file (a config problem)."""
 
 
 # --- names ------------------------------------------------------------------------------------
@@ -137,100 +115,6 @@ def _lookup(host: str, port: int, answer: queue.Queue[list[str] | str]) -> None:
 
 
 # --- trust ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Trust:
-    """One policy.trust value, made ready: which sslyze results count, and the anchors."""
-
-    words: tuple[str, ...]
-    labels: Mapping[str, str]  # sslyze store name -> how the policy calls it
-    custom_file: Path | None
-    anchors: Mapping[x509.Name, tuple[x509.Certificate, ...]] = field(repr=False)
-
-    def describe(self) -> str:
-        """The policy's trust list as written: ``mozilla, microsoft, root.cer``."""
-        return ", ".join(self.words) or "no trust store"
-
-
-def _prepare_trust(spec: Sequence[str | Path], workdir: Path) -> _Trust:
-    """Check every store name and file; concatenate the files (sslyze takes only one)."""
-    labels: dict[str, str] = {}
-    anchors: list[x509.Certificate] = []
-    custom: list[x509.Certificate] = []
-    files: list[str] = []
-    for item in spec:
-        if isinstance(item, str) and item in BUNDLED_STORES:
-            labels[BUNDLED_STORES[item]] = item
-            anchors += _bundled_anchors(BUNDLED_STORES[item])
-        elif isinstance(item, str) and not Path(item).exists() and item.isalpha():
-            known = ", ".join(BUNDLED_STORES)
-            raise ScanConfigError(f"unknown trust store {item!r}: use {known} or a PEM file")
-        else:
-            custom += _read_trust_file(Path(item))
-            files.append(Path(item).name)
-    custom_file = _write_pem(custom, workdir) if custom else None
-    if custom:
-        labels[_CUSTOM_STORE] = ", ".join(files)
-        anchors += custom
-    by_subject: dict[x509.Name, tuple[x509.Certificate, ...]] = {}
-    for anchor in anchors:
-        by_subject[anchor.subject] = (*by_subject.get(anchor.subject, ()), anchor)
-    words = tuple(
-        str(i) if isinstance(i, str) and i in BUNDLED_STORES else Path(i).name for i in spec
-    )
-    return _Trust(words, labels, custom_file, by_subject)
-
-
-def check_trust(spec: Sequence[str | Path]) -> None:
-    """Raise ScanConfigError when a trust policy cannot be used (unknown store, bad file)."""
-    with tempfile.TemporaryDirectory(prefix="certgate-trust-") as workdir:
-        _prepare_trust(spec, Path(workdir))
-
-
-def _write_pem(certs: Sequence[x509.Certificate], workdir: Path) -> Path:
-    """One PEM file holding ``certs``: sslyze's custom_ca_file takes a single file."""
-    path = workdir / f"trust-{len(list(workdir.iterdir()))}.pem"
-    path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs))
-    return path
-
-
-@functools.cache
-def _bundled_stores() -> Mapping[str, Path]:
-    """sslyze's bundled stores by name, loaded here once, in the calling thread.
-
-    A few roots in them have a non-positive serial, and cryptography warns about it. sslyze
-    parses the stores lazily inside a scanner thread, where a warnings-as-errors filter (the
-    self-tests run with one) would turn that into a failed scan: parse them here, quietly.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        stores = TrustStoresRepository.get_default().get_all_stores()
-    return {store.name: store.path for store in stores}
-
-
-@functools.cache
-def _bundled_anchors(store_name: str) -> tuple[x509.Certificate, ...]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        return tuple(x509.load_pem_x509_certificates(_bundled_stores()[store_name].read_bytes()))
-
-
-def _read_trust_file(path: Path) -> list[x509.Certificate]:
-    """Root certificates from a PEM file (one or many) or a DER .cer, as the CA mails them."""
-    try:
-        data = read_bytes(path, MAX_TRUST_FILE_BYTES)
-    except ArtifactError as exc:
-        raise ScanConfigError(f"trust file {exc}") from None
-    try:
-        if b"-----BEGIN" in data:
-            return x509.load_pem_x509_certificates(data)
-        return [x509.load_der_x509_certificate(data)]
-    except ValueError:
-        raise ScanConfigError(
-            f"trust file {path}: not a PEM or DER certificate (nor a store name: "
-            f"{', '.join(BUNDLED_STORES)})"
-        ) from None
 
 
 # --- probe ------------------------------------------------------------------------------------
@@ -352,7 +236,8 @@ def scan(
 ) -> dict[Endpoint, EndpointFacts]:
     """Facts for every endpoint, from one concurrent sslyze scan. Orchestration.
 
-    ``trust`` holds bundled store names (:data:`BUNDLED_STORES`) and/or PEM/DER root files;
+    ``trust`` holds bundled store names (:data:`certgate.inventory.TRUST_STORES`) and/or
+    PEM/DER root files;
     ``trust_for`` overrides it per endpoint (a target's own policy). ``timeout`` bounds each
     network step; an endpoint that cannot be audited comes back with an error status, never
     an exception. ``now`` (UTC) dates the expiry verdicts; default: the current time.
@@ -365,14 +250,14 @@ def scan(
     unique = list(dict.fromkeys(endpoints))
     trust_for = trust_for or {}
     when = now or datetime.now(UTC)
-    _bundled_stores()  # parsed here, before sslyze would do it in a thread (see there)
+    quiet_store_warnings()  # before sslyze parses its stores in a thread (see there)
     with tempfile.TemporaryDirectory(prefix="certgate-trust-") as workdir:
-        prepared: dict[tuple[str | Path, ...], _Trust] = {}
+        prepared: dict[tuple[str | Path, ...], Trust] = {}
         trusts = {}
         for endpoint in unique:
             spec = tuple(trust_for.get(endpoint, trust))
             if spec not in prepared:
-                prepared[spec] = _prepare_trust(spec, Path(workdir))
+                prepared[spec] = prepare_trust(spec, Path(workdir))
             trusts[endpoint] = prepared[spec]
         facts = _probe_all(unique, timeout, report)
         live = [e for e in unique if e not in facts]
@@ -383,7 +268,7 @@ def scan(
 
 def _run_sslyze(
     endpoints: Sequence[Endpoint],
-    trusts: Mapping[Endpoint, _Trust],
+    trusts: Mapping[Endpoint, Trust],
     timeout: float,
     progress: Progress,
 ) -> dict[Endpoint, ServerScanResult | None]:
@@ -443,7 +328,7 @@ def _drain(scanner: Scanner, out: queue.Queue[ServerScanResult | Exception]) -> 
         out.put(exc)
 
 
-def _request(endpoint: Endpoint, trust: _Trust, timeout: float) -> ServerScanRequest:
+def _request(endpoint: Endpoint, trust: Trust, timeout: float) -> ServerScanRequest:
     location = ServerNetworkLocation(
         hostname=endpoint.host, port=endpoint.port, ip_address=endpoint.address
     )
@@ -472,7 +357,7 @@ def _request(endpoint: Endpoint, trust: _Trust, timeout: float) -> ServerScanReq
 def _from_result(
     endpoint: Endpoint,
     result: ServerScanResult | None,
-    trust: _Trust,
+    trust: Trust,
     now: datetime,
     fetcher: IssuerFetcher | None,
 ) -> EndpointFacts:
@@ -499,18 +384,25 @@ def _from_result(
 
 
 # sslyze's connectivity errors (sslyze/errors.py) -> our statuses.
-_CONNECTIVITY_STATUS = {
-    "ServerRejectedConnection": EndpointStatus.REFUSED,
-    "ConnectionToServerTimedOut": EndpointStatus.TIMED_OUT,
-    "TlsHandshakeTimedOut": EndpointStatus.TIMED_OUT,
-    "ServerRejectedTlsHandshake": EndpointStatus.HANDSHAKE_FAILED,
-    "ServerTlsConfigurationNotSupported": EndpointStatus.HANDSHAKE_FAILED,
-}
+_CONNECTIVITY_STATUS: tuple[tuple[type[Exception], EndpointStatus], ...] = (
+    (errors.ServerRejectedConnection, EndpointStatus.REFUSED),
+    (errors.ConnectionToServerTimedOut, EndpointStatus.TIMED_OUT),
+    (errors.TlsHandshakeTimedOut, EndpointStatus.TIMED_OUT),
+    (errors.ServerRejectedTlsHandshake, EndpointStatus.HANDSHAKE_FAILED),
+    (errors.ServerTlsConfigurationNotSupported, EndpointStatus.HANDSHAKE_FAILED),
+)
 
 
 def _connectivity_error(endpoint: Endpoint, trace: TracebackException | None) -> EndpointFacts:
-    name = getattr(getattr(trace, "exc_type", None), "__name__", "")
-    status = _CONNECTIVITY_STATUS.get(name, EndpointStatus.SCAN_FAILED)
+    kind = getattr(trace, "exc_type", None)
+    status = next(
+        (
+            s
+            for error, s in _CONNECTIVITY_STATUS
+            if isinstance(kind, type) and issubclass(kind, error)
+        ),
+        EndpointStatus.SCAN_FAILED,
+    )
     return _down(endpoint, status, f"{status.value}{_exception_text(trace)}")
 
 
@@ -541,21 +433,23 @@ def _main_deployment(
 def _deployment_facts(
     endpoint: Endpoint,
     deployment: CertificateDeploymentAnalysisResult,
-    trust: _Trust,
+    trust: Trust,
     now: datetime,
     version: str,
     fetcher: IssuerFetcher | None,
 ) -> EndpointFacts:
     """What one endpoint served, and the trust verdict as of ``now``. Orchestration."""
     received: list[x509.Certificate] = list(deployment.received_certificate_chain)
-    walk = core.issuer_walk(received[0], received[1:], trust.anchors)
-    counted = [r for r in deployment.path_validation_results if r.trust_store.name in trust.labels]
+    results = deployment.path_validation_results
+    anchors = trust.anchors([r.trust_store for r in results])
+    walk = core.issuer_walk(received[0], received[1:], anchors)
+    counted = [r for r in results if trust.counts(r.trust_store)]
     success = next((r for r in counted if r.was_validation_successful), None)
     errors = [r.validation_error for r in counted if r.validation_error]
     complete = success is not None or walk.anchor is not None or walk.ends_self_issued
     missing = None
     if not complete and len(walk.path) > 1 and fetcher is not None:
-        missing = fetcher.lookup(walk.top, trust.anchors)
+        missing = fetcher.lookup(walk.top, anchors)
     # sslyze validates as of the real time; dates are judged here as of the audit's `now`.
     validated = success is not None or (walk.anchor is not None and _only_dates(errors))
     diagnosis = trust_rules.diagnose(walk, endpoint.host, now, validated, errors, missing)
@@ -595,13 +489,13 @@ def _trusted_by(
     diagnosis: trust_rules.Diagnosis | None,
     success: object,
     walk: core.Walk,
-    trust: _Trust,
+    trust: Trust,
 ) -> str | None:
     if diagnosis is not None:
         return None
-    store = getattr(getattr(success, "trust_store", None), "name", None)
+    store = getattr(success, "trust_store", None)
     if store is not None:
-        return trust.labels[store]
+        return trust.label(store)
     return trust.describe() if walk.anchor is not None else None
 
 

@@ -5,16 +5,8 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 from datetime import datetime
-from pathlib import Path
 
-# sslyze's bundled stores, by the names targets.yaml uses -> the file describing each.
-_STORE_FILES = {
-    "mozilla": "mozilla_nss.yaml",
-    "microsoft": "microsoft_windows.yaml",
-    "apple": "apple.yaml",
-    "android": "google_aosp.yaml",
-    "java": "oracle_java.yaml",
-}
+from certgate.hosts.stores import versions_seen
 
 
 def versions() -> dict[str, str]:
@@ -34,28 +26,8 @@ def _version(package: str) -> str:
 
 
 def trust_store_dates() -> str:
-    """``mozilla 2026-03-28, microsoft 2026-03-28, ...`` read without loading the stores."""
-    spec = importlib.util.find_spec("sslyze")
-    if spec is None or not spec.submodule_search_locations:
-        return "sslyze not installed"
-    folder = (
-        Path(next(iter(spec.submodule_search_locations)))
-        / "plugins/certificate_info/trust_stores/pem_files"
-    )
-    return ", ".join(
-        f"{name} {_store_version(folder / file)}" for name, file in _STORE_FILES.items()
-    )
-
-
-def _store_version(path: Path) -> str:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        return "?"
-    for key in ("date_fetched:", "version:"):
-        if key in text:
-            return text.split(key, 1)[1].split("\n", 1)[0].strip(" '\"")
-    return "?"
+    """The versions of sslyze's bundled stores this run's host scans used."""
+    return versions_seen() or "none used (no host was scanned)"
 
 
 def stamp(moment: datetime) -> str:

@@ -1,0 +1,150 @@
+"""The trust a policy names (manual 5.4): sslyze's bundled stores by name, and/or root files.
+
+One model of trust for the scan: which of sslyze's path validations count for a target
+(by store, through sslyze's public ``TrustStore``), its trust anchors for the issuer walk,
+and the one file of custom roots sslyze takes. The store names themselves are
+:data:`certgate.inventory.TRUST_STORES`.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.utils import CryptographyDeprecationWarning
+from sslyze import TrustStore
+
+from certgate import x509 as core
+from certgate.errors import ArtifactError
+from certgate.files.loaders import read_bytes
+from certgate.inventory import TRUST_STORES
+
+DEFAULT_TRUST: tuple[str, ...] = ("mozilla", "microsoft")  # manual 5.4: the OS root stores
+MAX_TRUST_FILE_BYTES = 4 * 1024 * 1024
+
+
+class ScanConfigError(ValueError):
+    """The trust policy names an unknown store or an unreadable file (a config problem)."""
+
+
+@dataclass(frozen=True)
+class Trust:
+    """One policy.trust value, made ready.
+
+    ``words`` as the policy writes them; ``stores`` the sslyze store names it counts
+    ("Mozilla", "Windows"); ``custom_file`` the one PEM file of its own roots handed to
+    sslyze (None: none), whose certificates are ``custom``.
+    """
+
+    words: tuple[str, ...]
+    stores: frozenset[str]
+    custom_file: Path | None
+    custom: tuple[x509.Certificate, ...] = ()
+
+    def describe(self) -> str:
+        """The policy's trust list as written: ``mozilla, microsoft, root.cer``."""
+        return ", ".join(self.words) or "no trust store"
+
+    def counts(self, store: TrustStore) -> bool:
+        """Whether sslyze's validation against ``store`` counts for this policy."""
+        return store.name in self.stores or (
+            self.custom_file is not None and Path(store.path) == self.custom_file
+        )
+
+    def label(self, store: TrustStore) -> str:
+        """How the policy calls ``store``: ``mozilla``, or the root files' names."""
+        by_name = {sslyze_name: word for word, sslyze_name in TRUST_STORES.items()}
+        if store.name in by_name and store.name in self.stores:
+            return by_name[store.name]
+        return ", ".join(w for w in self.words if w not in TRUST_STORES)
+
+    def anchors(self, stores: Sequence[TrustStore]) -> core.Anchors:
+        """The trust anchors, by subject: the counted bundled stores' roots and the files'."""
+        found: dict[x509.Name, tuple[x509.Certificate, ...]] = {}
+        _SEEN.update({s.name: s.version for s in stores})
+        counted = [s for s in stores if s.name in self.stores]
+        for cert in (*(c for s in counted for c in _store_roots(Path(s.path))), *self.custom):
+            found[cert.subject] = (*found.get(cert.subject, ()), cert)
+        return found
+
+
+_SEEN: dict[str, str] = {}  # sslyze store name -> version, as the scans used them
+
+
+def versions_seen() -> str:
+    """``mozilla 2026-03-28, microsoft 2026-03-28, ...`` of the stores this run's scans used."""
+    by_name = {sslyze_name: word for word, sslyze_name in TRUST_STORES.items()}
+    return ", ".join(f"{by_name[n]} {v}" for n, v in sorted(_SEEN.items()) if n in by_name)
+
+
+def prepare_trust(spec: Sequence[str | Path], workdir: Path) -> Trust:
+    """Check every store name and file; concatenate the files (sslyze takes only one)."""
+    stores: set[str] = set()
+    custom: list[x509.Certificate] = []
+    for item in spec:
+        if isinstance(item, str) and item in TRUST_STORES:
+            stores.add(TRUST_STORES[item])
+        elif isinstance(item, str) and not Path(item).exists() and item.isalpha():
+            known = ", ".join(TRUST_STORES)
+            raise ScanConfigError(f"unknown trust store {item!r}: use {known} or a PEM file")
+        else:
+            custom += read_trust_file(Path(item))
+    custom_file = _write_pem(custom, workdir) if custom else None
+    words = tuple(
+        str(i) if isinstance(i, str) and i in TRUST_STORES else Path(i).name for i in spec
+    )
+    return Trust(words, frozenset(stores), custom_file, tuple(custom))
+
+
+def check_trust(spec: Sequence[str | Path]) -> None:
+    """Raise ScanConfigError when a trust policy cannot be used (unknown store, bad file)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="certgate-trust-") as workdir:
+        prepare_trust(spec, Path(workdir))
+
+
+def read_trust_file(path: Path) -> list[x509.Certificate]:
+    """Root certificates from a PEM file (one or many) or a DER .cer, as the CA mails them."""
+    try:
+        data = read_bytes(path, MAX_TRUST_FILE_BYTES)
+    except ArtifactError as exc:
+        raise ScanConfigError(f"trust file {exc}") from None
+    try:
+        if b"-----BEGIN" in data:
+            return x509.load_pem_x509_certificates(data)
+        return [x509.load_der_x509_certificate(data)]
+    except ValueError:
+        raise ScanConfigError(
+            f"trust file {path}: not a PEM or DER certificate (nor a store name: "
+            f"{', '.join(TRUST_STORES)})"
+        ) from None
+
+
+def _write_pem(certs: Sequence[x509.Certificate], workdir: Path) -> Path:
+    """One PEM file holding ``certs``: sslyze's custom_ca_file takes a single file."""
+    path = workdir / f"trust-{len(list(workdir.iterdir()))}.pem"
+    path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs))
+    return path
+
+
+@functools.cache
+def _store_roots(path: Path) -> tuple[x509.Certificate, ...]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return tuple(x509.load_pem_x509_certificates(path.read_bytes()))
+
+
+def quiet_store_warnings() -> None:
+    """A few roots in sslyze's bundled stores have a non-positive serial, and cryptography
+    warns when it parses them. sslyze parses its stores inside a scanner thread, where a
+    warnings-as-errors filter (the self-tests run with one) would fail the scan: this one
+    warning is ignored, process-wide, from the first scan on."""
+    warnings.filterwarnings(
+        "ignore", message=r".*serial number.*", category=CryptographyDeprecationWarning
+    )
