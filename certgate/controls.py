@@ -45,11 +45,28 @@ class Control:
     applies_to: tuple[Artifact, ...]
     remediation_en: str
     remediation_zh: str
+    fix: str = ""  # the one-sentence fix a failure message ends with (no manual § in it)
 
     @property
     def citation(self) -> str:
         """The manual sections, as printed in reports: ``5.1.8, 5.2.5``."""
         return ", ".join(self.manual)
+
+    def owns(self, section: str) -> bool:
+        """Whether ``section`` is one of the control's manual sections, or under one."""
+        return any(section == m or section.startswith(f"{m}.") for m in self.manual)
+
+    def cite(self, *sections: str) -> str:
+        """``manual 5.1.8, 5.2.5``: the control's sections, or those of them given.
+
+        A section the control does not own is a bug in a check (ValueError): every § a
+        message cites comes from this catalogue.
+        """
+        chosen = sections or self.manual
+        foreign = [s for s in chosen if not self.owns(s)]
+        if foreign:
+            raise ValueError(f"{self.id} does not cite manual {', '.join(foreign)}")
+        return "manual " + ", ".join(chosen)
 
 
 _CSR, _CERT, _HOST = Artifact.CSR, Artifact.CERTIFICATE, Artifact.HOST
@@ -71,6 +88,10 @@ CATALOGUE: dict[str, Control] = {
             "以記事本開啟憑證請求檔，完整提交從 '-----BEGIN NEW CERTIFICATE REQUEST-----' 到 "
             "'-----END NEW CERTIFICATE REQUEST-----' 的內容，首尾兩行須各自獨立且前後各五個破折號；"
             "若仍無法解碼，請於 IIS 管理員 > 伺服器憑證 > 建立憑證要求 重新產生。",
+            fix=(
+                "Copy the whole file from Notepad, header and footer lines included, or create "
+                "the request again in IIS Manager > Server Certificates"
+            ),
         ),
         Control(
             "rsa-2048",
@@ -84,6 +105,10 @@ CATALOGUE: dict[str, Control] = {
             "於 IIS 管理員 > 伺服器憑證 > 建立憑證要求，密碼編譯服務提供者選擇 "
             "'Microsoft RSA SChannel Cryptographic Provider'，位元長度選 2048，"
             "再以新的憑證請求檔向 CA 申請重新簽發。",
+            fix=(
+                "Create a new certificate request in IIS with 'Microsoft RSA SChannel "
+                "Cryptographic Provider' and bit length 2048, then ask the CA to re-issue"
+            ),
         ),
         Control(
             "subject-english",
@@ -98,6 +123,10 @@ CATALOGUE: dict[str, Control] = {
             "於 IIS 管理員 > 伺服器憑證 > 建立憑證要求，所有欄位一律以英文半形字元輸入"
             "（例如 O=TWCA、L=TAIPEI、ST=TAIWAN、C=TW）；送出前以 `certutil -dump request.csr` "
             "檢查，再向 CA 申請重新簽發。",
+            fix=(
+                "Create the request again in English (e.g. O=TWCA, L=TAIPEI) and ask the CA to "
+                "re-issue"
+            ),
         ),
         Control(
             "subject-fields",
@@ -112,6 +141,7 @@ CATALOGUE: dict[str, Control] = {
             "於 IIS 管理員 > 伺服器憑證 > 建立憑證要求，在「辨識名稱內容」填妥一般名稱、"
             "組織、組織單位、縣市/地區與州/省（英文全名），國家/地區填兩碼國碼（TW）；"
             "以 `certutil -dump request.csr` 確認。",
+            fix=("Create the request again in IIS and complete every Distinguished Name Property"),
         ),
         Control(
             "cn-hostname",
@@ -125,6 +155,7 @@ CATALOGUE: dict[str, Control] = {
             "於 IIS 管理員 > 伺服器憑證 > 建立憑證要求，一般名稱只填網站主機名稱"
             "（例如 www.example.com.tw），不可含 'https://'、路徑或連接埠；以 "
             "`certutil -dump request.csr` 確認。",
+            fix=("Create the request again with Common name like www.example.com.tw"),
         ),
         Control(
             "validity",
@@ -137,6 +168,7 @@ CATALOGUE: dict[str, Control] = {
             "Certification Authorities; confirm the dates with `certutil -dump server.cer`.",
             "請更新憑證（重做手冊 5.1-5.8），或自 CA 寄送的 cert.zip 安裝目前的中繼憑證至 "
             "certlm.msc > 中繼憑證授權單位；以 `certutil -dump server.cer` 確認有效期間。",
+            fix=("Renew the certificate, or install the CA's current intermediate certificate"),
         ),
         Control(
             "renewal-window",
@@ -151,6 +183,10 @@ CATALOGUE: dict[str, Control] = {
             "請立即辦理展期：於 IIS 管理員 > 伺服器憑證 > 建立憑證要求（手冊 5.1-5.8）並向 CA "
             "申請，再完成憑證要求並重新繫結；以 `certutil -dump server.cer` 及 "
             "`openssl s_client -connect HOST:443 -servername HOST` 確認新的到期日。",
+            fix=(
+                "Create a new certificate request now, as for the first issue, and apply for "
+                "renewal"
+            ),
         ),
         Control(
             "bundle-contents",
@@ -166,6 +202,10 @@ CATALOGUE: dict[str, Control] = {
             "請向 CA 重新索取 cert.zip，解壓縮後應為 root.cer（根憑證）、uca.cer 或 uca_1.cer 與 "
             "uca_2.cer（中繼憑證）、server.cer（伺服器憑證）；可用 `certutil -dump <檔名>.cer` "
             "逐一確認。檔名含 '..' 或磁碟代號的壓縮檔請勿解壓縮。",
+            fix=(
+                "Ask the CA to send cert.zip again and check each file with `certutil -dump "
+                "<file>.cer`"
+            ),
         ),
         Control(
             "chain-links",
@@ -182,6 +222,11 @@ CATALOGUE: dict[str, Control] = {
             "certlm.msc > 受信任的根憑證授權單位，中繼憑證匯入 中繼憑證授權單位，再開啟 "
             "server.cer > 憑證路徑 確認顯示「這個憑證沒有問題」（或執行 "
             "`certutil -verify server.cer`）。",
+            fix=(
+                "Take root.cer and uca*.cer from the same cert.zip as server.cer and install "
+                "them in certlm.msc (Trusted Root / Intermediate Certification Authorities); "
+                "confirm with `certutil -verify server.cer`"
+            ),
         ),
         Control(
             "key-match",
@@ -198,6 +243,10 @@ CATALOGUE: dict[str, Control] = {
             "已遺失，請於 IIS 管理員 > 伺服器憑證 重新建立憑證要求並請 CA 重新簽發。可執行 "
             "`certutil -repairstore my <序號>`，並確認憑證顯示"
             "「您有一個對應到這個憑證的私密金鑰」。",
+            fix=(
+                "Use the private key created with this certificate's request, or create a new "
+                "request on this server and have the CA re-issue"
+            ),
         ),
         Control(
             "pfx-contents",
@@ -211,6 +260,10 @@ CATALOGUE: dict[str, Control] = {
             "certification path if possible', password protected.",
             "請於 certlm.msc > 個人 > 憑證 > (該憑證) > 所有工作 > 匯出 重新匯出：選擇「是，匯出"
             "私密金鑰」，勾選「如果可能的話，包含憑證路徑中的所有憑證」，並設定密碼保護。",
+            fix=(
+                "Export again from certlm.msc > Personal > Certificates > All Tasks > Export, "
+                "with the private key and 'Include all certificates in the certification path'"
+            ),
         ),
         Control(
             "pfx-encryption",
@@ -224,6 +277,10 @@ CATALOGUE: dict[str, Control] = {
             "請重新匯出（certlm.msc > 個人 > 憑證 > 所有工作 > 匯出），勾選「啟用憑證隱私權」、"
             "設定密碼，加密選擇 'AES256-SHA256'（僅 Windows Server 2016 以前的舊系統使用 "
             "'TripleDES-SHA1'）。",
+            fix=(
+                "Export again with 'Enable certificate privacy', a password and encryption "
+                "AES256-SHA256 (TripleDES-SHA1 only for Windows Server 2016 and older)"
+            ),
         ),
         Control(
             "https-binding",
@@ -239,6 +296,10 @@ CATALOGUE: dict[str, Control] = {
             "安裝的伺服器憑證；於 Windows Defender 防火牆允許 TCP 443；以 "
             "`netsh http show sslcert` 及 "
             "`openssl s_client -connect HOST:443 -servername HOST` 確認。",
+            fix=(
+                "In IIS Manager > Sites > Bindings add type https on that port, select the "
+                "certificate, and open the firewall"
+            ),
         ),
         Control(
             "chain-served",
@@ -254,6 +315,10 @@ CATALOGUE: dict[str, Control] = {
             "中繼憑證授權單位 > 憑證，再重新啟動 IIS（`iisreset`）；"
             "`openssl s_client -connect HOST:443 -servername HOST -showcerts` "
             "應顯示至少兩張憑證。",
+            fix=(
+                "Install uca.cer (uca_1.cer and uca_2.cer) from cert.zip in certlm.msc > "
+                "Intermediate Certification Authorities and restart IIS (iisreset)"
+            ),
         ),
         Control(
             "chain-trusted",
@@ -268,6 +333,7 @@ CATALOGUE: dict[str, Control] = {
             "根憑證不受信任：將 root.cer 匯入 certlm.msc > 受信任的根憑證授權單位；憑證鏈不完整："
             "安裝中繼憑證（手冊 5.5）並執行 `iisreset`；已過期：辦理展期（手冊 5.11）；"
             "名稱不符：於站台繫結選擇為此主機名稱簽發的憑證。",
+            fix=("Compare the chain with the CA's cert.zip and re-install it"),
         ),
         Control(
             "served-expected",
@@ -282,6 +348,7 @@ CATALOGUE: dict[str, Control] = {
             "於該位址的伺服器：IIS 管理員 > 站台 > 繫結 > https > 選擇新憑證，再執行 `iisreset`；"
             "逐一檢查名稱後的每台伺服器、前端負載平衡器或 WAF 與代管廠商；以 "
             "`Get-ChildItem Cert:\\LocalMachine\\My` 及 `netsh http show sslcert` 確認。",
+            fix=("Bind the new certificate there and restart the service"),
         ),
         Control(
             "consistent-addresses",
@@ -294,6 +361,10 @@ CATALOGUE: dict[str, Control] = {
             "restart each (`iisreset`).",
             "在名稱後的每台伺服器及前端負載平衡器、WAF 上安裝同一張憑證（匯入 PFX 備份，手冊 "
             "5.10）並完成繫結，逐台重新啟動（`iisreset`）。",
+            fix=(
+                "Bind the current certificate on every server and device behind the name and "
+                "restart each"
+            ),
         ),
         Control(
             "mixed-content",
@@ -310,9 +381,24 @@ CATALOGUE: dict[str, Control] = {
             "樣式表與指令碼中每個 http:// 位址改為 https://（或同站台的相對路徑），若該主機不支援 "
             "https，請將檔案複製到自己的伺服器；IIS 的 HTTP 重新導向與 URL Rewrite 規則也須導向 "
             "https。",
+            fix=(
+                "Change each http:// address the page loads to https:// (or a relative path on "
+                "the same site)"
+            ),
         ),
     )
 }
+
+
+def cite(control_id: str, *sections: str) -> str:
+    """How a failure message cites the manual: ``manual 5.1.8, 5.2.5`` (see Control.cite)."""
+    return CATALOGUE[control_id].cite(*sections)
+
+
+def fix(control_id: str) -> str:
+    """The control's one-sentence fix, as failure messages end with it."""
+    return CATALOGUE[control_id].fix
+
 
 F = TypeVar("F", bound=Callable[..., None])
 

@@ -1,6 +1,6 @@
 """The CA's cert.zip (manual 5.3): three or four files, one certificate each in its role."""
 
-from certgate.controls import control
+from certgate.controls import cite, control, fix
 from certgate.files.facts import BundleFacts
 from certgate.files.rules import bundle_problems
 
@@ -10,7 +10,7 @@ def test_bundle_contents(bundle: BundleFacts) -> None:
     """cert.zip holds root.cer, uca.cer or uca_1.cer + uca_2.cer, and server.cer (5.3)."""
     problems = bundle_problems(bundle)
     assert not problems, (
-        f"{bundle.source}: {'; '.join(problems)}; manual 5.3 describes cert.zip as root.cer, "
-        "uca.cer (or uca_1.cer and uca_2.cer) and server.cer, one certificate each. Ask the "
-        "CA to send cert.zip again and check each file with `certutil -dump <file>.cer`."
+        f"{bundle.source}: {'; '.join(problems)}; {cite('bundle-contents')} describes cert.zip "
+        "as root.cer, uca.cer (or uca_1.cer and uca_2.cer) and server.cer, one certificate "
+        f"each. {fix('bundle-contents')}."
     )

@@ -1,13 +1,13 @@
 """What clients see (manual 5.8, 6.1, 6.2): the binding, the chain, the right certificate."""
 
-from certgate.controls import control
+from certgate.controls import cite, control, fix
 from certgate.files.facts import CertificateFacts
 from certgate.hosts.facts import EndpointFacts
 from certgate.hosts.rules import (
-    LIKELY_CAUSES,
     chain_served_problem,
     describe_groups,
     leaves_by_address,
+    likely_causes,
     served_label,
     serves,
     subjects_sent,
@@ -21,9 +21,9 @@ def test_https_binding(endpoint: EndpointFacts) -> None:
     """A TLS handshake with SNI succeeds on host:port at this address (5.8)."""
     where = endpoint.endpoint
     assert endpoint.reachable, (
-        f"{where.where} ({where.host}): {endpoint.error}; manual 5.8 requires an https binding "
-        f"on port {where.port} with the server certificate. In IIS Manager > Sites > Bindings "
-        f"add type https, port {where.port}, select the certificate, and open the firewall."
+        f"{where.where} ({where.host}): {endpoint.error}; {cite('https-binding')} requires an "
+        f"https binding on port {where.port} with the server certificate. "
+        f"{fix('https-binding')}."
     )
 
 
@@ -33,8 +33,9 @@ def test_chain_served(served: EndpointFacts) -> None:
     problem = chain_served_problem(served)
     assert problem is None, (
         f"{served.endpoint.where} sends {len(served.served_chain)} certificate(s) "
-        f"[{subjects_sent(served)}]: {problem.seen}; manual 6.1 requires `openssl s_client "
-        f"-showcerts` to show the server certificate and its intermediate(s). {problem.fix}."
+        f"[{subjects_sent(served)}]: {problem.seen}; {cite('chain-served', '6.1')} requires "
+        "`openssl s_client -showcerts` to show the server certificate and its "
+        f"intermediate(s). {problem.fix}."
     )
 
 
@@ -44,7 +45,7 @@ def test_chain_trusted(served: EndpointFacts) -> None:
     problems = ", ".join(p.value for p in served.trust_problems)
     assert served.trusted, (
         f"{served.endpoint.where} ({served.endpoint.host}): {problems}: {served.trust_reason}; "
-        "manual 5.4, 5.5 and 5.7.1.2 require a "
+        f"{cite('chain-trusted')} requires a "
         "certification path to a trusted root whose status is 'This certificate is OK'. "
         f"Fix: {trust_fix(served.trust_problems)}."
     )
@@ -55,8 +56,8 @@ def test_served_expected(served: EndpointFacts, expected: CertificateFacts) -> N
     """The leaf served is the target's own certificate: the renewal was deployed (6.2)."""
     assert serves(served, expected), (
         f"{what_is_served(served)}, not the target's certificate {served_label(expected)}; "
-        f"manual 6.2 requires every server behind the name to serve the new certificate; "
-        f"{LIKELY_CAUSES}. Bind the new certificate there and restart the service."
+        f"{cite('served-expected')} requires every server behind the name to serve the new "
+        f"certificate; {likely_causes('served-expected')}. {fix('served-expected')}."
     )
 
 
@@ -66,6 +67,7 @@ def test_consistent_addresses(addresses: tuple[EndpointFacts, ...]) -> None:
     groups = leaves_by_address(addresses)
     assert len(groups) <= 1, (
         f"the addresses behind the name serve {len(groups)} different certificates: "
-        f"{describe_groups(groups)}; manual 6.2.2-6.2.4 require every server (and any load "
-        f"balancer or WAF in front) to serve the same, current certificate; {LIKELY_CAUSES}."
+        f"{describe_groups(groups)}; {cite('consistent-addresses')} requires every server (and "
+        "any load balancer or WAF in front) to serve the same, current certificate; "
+        f"{likely_causes('consistent-addresses')}. {fix('consistent-addresses')}."
     )

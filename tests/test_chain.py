@@ -50,7 +50,7 @@ def _fails(check, path: PathFacts) -> str:
     with pytest.raises(AssertionError) as failure:
         check(path, NOW)
     message = str(failure.value)
-    assert "manual 5.4/5.5/5.7.1.2" in message
+    assert "manual 5.4, 5.5, 5.7.1.2" in message
     return message
 
 

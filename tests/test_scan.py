@@ -343,6 +343,6 @@ def test_the_poll_speed_up_still_takes_effect(lab, roots, monkeypatch):
     monkeypatch.setattr(_mass_scanner, "sleep", time.sleep)  # as sslyze ships it
     monkeypatch.setattr(scan, "_short_sleep", counting)
     scan.scan([lab["good-3tier"].endpoint(HOST)], trust=roots, timeout=TIMEOUT)
-    assert _mass_scanner.sleep is counting
+    assert vars(_mass_scanner)["sleep"] is counting
     assert asked, "sslyze's scan loop no longer calls the sleep certgate shortens"
     assert all(seconds >= scan.SSLYZE_POLL_SECONDS for seconds in asked)

@@ -391,21 +391,23 @@ def pfx_encryption_problems(pfx: PfxEncryptionFacts, accepted: tuple[str, ...]) 
 
 # --- key match (manual 5.7.1.1, 6.4) ----------------------------------------------------------
 
+# What key-match requires of each pairing, after "manual 5.7.1.1, 6.4 requires", with its
+# sub-section and the fix for that finding.
 PAIRING_REQUIREMENTS = {
     Pairing.PRIVATE_KEY: (
-        "manual 5.7.1.1 requires 'You have a private key that corresponds to this "
-        "certificate'. Use the private key created with this certificate's request, or create "
-        "a new request on this server and have the CA re-issue"
+        "'You have a private key that corresponds to this certificate' (5.7.1.1). Use the "
+        "private key created with this certificate's request, or create a new request on this "
+        "server and have the CA re-issue"
     ),
     Pairing.CSR: (
-        "manual 6.4 requires the certificate to be issued for the request made on this server "
-        "(else it disappears after Complete Certificate Request). Create a new certificate "
-        "request on the server that will hold the key and ask the CA to re-issue for it"
+        "the certificate to be issued for the request made on this server, else it disappears "
+        "after Complete Certificate Request (6.4). Create a new certificate request on the "
+        "server that will hold the key and ask the CA to re-issue for it"
     ),
     Pairing.COPIES: (
-        "manual 5.6 and 6.2 require the certificate the CA issued to be the one installed and "
-        "backed up. Replace the old copies with server.cer from the current cert.zip and "
-        "export the PFX again (manual 5.9)"
+        "every copy of the server certificate (certificate, cert.zip's server.cer, the PFX) to "
+        "be the one the CA issued for this key (5.7.1.1). Replace the old copies with server.cer "
+        "from the current cert.zip and export the PFX again"
     ),
 }
 

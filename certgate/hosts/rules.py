@@ -5,17 +5,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from certgate.controls import CATALOGUE
 from certgate.files.facts import CertificateFacts
 from certgate.files.rules import day
 from certgate.hosts.facts import EndpointFacts, TrustProblem
 
 # Manual 6.2: why a site may still show the old certificate after renewal.
-LIKELY_CAUSES = (
-    "likely causes (manual 6.2): the web service was not restarted after the renewal "
-    "(6.2.1); one of several servers behind the name was not updated (6.2.2); the certificate "
-    "was installed on another server (6.2.3); a load balancer or WAF in front holds its own "
-    "copy (6.2.4); the hosting provider has not installed it (6.2.5)"
+# Manual 6.2: why a site may still show the old certificate after renewal, by sub-section.
+CAUSES = (
+    ("6.2.1", "the web service was not restarted after the renewal"),
+    ("6.2.2", "one of several servers behind the name was not updated"),
+    ("6.2.3", "the certificate was installed on another server"),
+    ("6.2.4", "a load balancer or WAF in front holds its own copy"),
+    ("6.2.5", "the hosting provider has not installed it"),
 )
+
+
+def likely_causes(control_id: str) -> str:
+    """``likely causes: ... (6.2.1); ...`` -- those of manual 6.2 the control cites."""
+    control = CATALOGUE[control_id]
+    found = [f"{text} ({section})" for section, text in CAUSES if control.owns(section)]
+    return "likely causes: " + "; ".join(found)
+
 
 TRUST_FIXES = {
     TrustProblem.UNTRUSTED_ROOT: (
@@ -28,14 +39,14 @@ TRUST_FIXES = {
         "install uca.cer (uca_1.cer and uca_2.cer) from cert.zip in certlm.msc > Intermediate "
         "Certification Authorities on the server and restart IIS (iisreset)"
     ),
-    TrustProblem.EXPIRED: "renew the certificate (manual 5.11) and bind the new one",
+    TrustProblem.EXPIRED: "renew the certificate and bind the new one",
     TrustProblem.NOT_YET_VALID: "check the server clock, or bind the current certificate",
     TrustProblem.NAME_MISMATCH: (
         "bind the certificate issued for this host name in IIS Manager > Site Bindings, or "
         "re-issue with the name in the Common Name / SAN"
     ),
     TrustProblem.WEAK_KEY: (
-        "create a new request with an RSA 2048-bit key (manual 5.1.5) and have the CA re-issue; "
+        "create a new request with an RSA 2048-bit key and have the CA re-issue; "
         "an intermediate with a short key must be replaced by the CA's current one"
     ),
     TrustProblem.WEAK_SIGNATURE: (
