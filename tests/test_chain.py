@@ -9,9 +9,9 @@ import pytest
 from cryptography import x509
 
 from certgate.errors import ArtifactError
+from certgate.files.certificates import certificate_facts
 from certgate.files.facts import CertificateFacts, PathFacts
 from certgate.files.gather import Gatherer
-from certgate.files.loaders import certificate_facts
 from certgate.files.path import certification_path
 from certgate.files.rules import path_problems
 from certgate.inventory import Policy, Target

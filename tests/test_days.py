@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from certgate.files.loaders import certificate_facts
+from certgate.files.certificates import certificate_facts
 from certgate.files.rules import days_between, days_left, expiry_phrase
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)

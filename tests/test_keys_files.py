@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from certgate.controls import CATALOGUE, Artifact
 from certgate.errors import ArtifactError
+from certgate.files.certificates import certificate_facts
 from certgate.files.facts import KeyAlgorithm
 from certgate.files.gather import Gatherer
 from certgate.files.keys import PasswordSource, load_pfx, load_private_key
-from certgate.files.loaders import certificate_facts
 from certgate.inventory import Policy, Target
 from certgate.items import ItemRef, item_refs, resolve
 from certgate.lab import demo, files, pki

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 
 from certgate.errors import ArtifactError
+from certgate.files.certificates import load_certificate
 from certgate.files.facts import CsrFraming, KeyAlgorithm
-from certgate.files.loaders import load_certificate, load_csr
+from certgate.files.requests import load_csr
 from certgate.lab import pki
 
 GOOD = {"C": "TW", "ST": "TAIWAN", "L": "TAIPEI", "O": "TWCA", "OU": "SYSTEM", "CN": "www.a.tw"}

@@ -18,7 +18,7 @@ import certifi
 import pytest
 from cryptography import x509
 
-from certgate.files import loaders as artifacts
+from certgate.files import certificates
 from tests import openssl_made as made
 from tests.audit import Audit, project, run
 
@@ -430,7 +430,7 @@ def openssl_facts(folder: Path, name: str) -> dict[str, str]:
 @pytest.mark.parametrize("target", sorted(TWCA_ROOTS))
 def test_twca_root_facts_equal_what_openssl_prints(files, target):
     seen = openssl_facts(files.folder, f"{target}.cer")
-    facts = artifacts.load_certificate(files.folder / f"{target}.cer")
+    facts = certificates.load_certificate(files.folder / f"{target}.cer")
     assert seen["algorithm"] == "rsaEncryption"
     assert facts.key.algorithm.value == "RSA"
     assert str(facts.key.bits) == seen["bits"]
@@ -443,7 +443,7 @@ def test_twca_root_facts_equal_what_openssl_prints(files, target):
 
 @pytest.mark.parametrize("target", sorted(TWCA_ROOTS))
 def test_twca_root_passes_what_applies(files, target):
-    facts = artifacts.load_certificate(files.folder / f"{target}.cer")
+    facts = certificates.load_certificate(files.folder / f"{target}.cer")
     current = made.says(files.folder, "x509", "-checkend", "0", "-noout", "-in", f"{target}.cer")
     assert (current[0] == 0) == (facts.not_after > datetime.now(UTC))
     expected = "passed" if current[0] == 0 else "failed"

@@ -118,7 +118,7 @@ def test_key_meets(algorithm, bits, exact, ok):
 
 
 def test_expiry_phrases(chains):
-    from certgate.files.loaders import certificate_facts
+    from certgate.files.certificates import certificate_facts
     from certgate.files.rules import expiry_phrase, validity_problem
 
     cert = certificate_facts(chains.uca.cert, "uca.cer")

@@ -19,8 +19,17 @@ from pathlib import Path, PurePosixPath
 from cryptography import x509
 
 from certgate.errors import ArtifactError
+from certgate.files.certificates import certificate_from_bytes, certificate_from_der
 from certgate.files.facts import BundleFacts, BundleMember, BundleRole, CertificateFacts
-from certgate.files.loaders import _describe_label, certificate_from_bytes, read_bytes, shown
+from certgate.files.pem import (
+    CERT_LABELS,
+    as_text,
+    b64decode,
+    describe_label,
+    find_pems,
+    read_bytes,
+    shown,
+)
 
 MAX_ZIP_BYTES = 1024 * 1024  # the CA's cert.zip is a few KiB
 MAX_MEMBERS = 16  # the manual's zip holds 3 or 4 files
@@ -36,9 +45,6 @@ _ROLES = {
     "uca2.cer": BundleRole.UCA_2,
     "server.cer": BundleRole.SERVER,
 }
-_PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----")
-_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----.*?-----END \1-----", re.DOTALL)
-_CERT_LABELS = ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE")
 _DRIVE = re.compile(r"[A-Za-z]:")
 
 
@@ -159,21 +165,27 @@ def certificates_from_bytes(data: bytes, source: str) -> tuple[CertificateFacts,
                 f"{source}: the file holds a certificate request (CSR), not a certificate"
             )
         return (certificate_from_bytes(data, source),)
-    labels = [m.group(1).decode("ascii") for m in _PEM_BEGIN.finditer(data)]
-    if len(labels) < 2:  # the single-file decoder says precisely what the file holds
+    blocks = find_pems(as_text(data))
+    if len(blocks) < 2:  # the single-file decoder says precisely what the file holds
         return (certificate_from_bytes(data, source),)
-    others = [label for label in labels if label not in _CERT_LABELS]
+    others = [b.label for b in blocks if b.label not in CERT_LABELS]
     if others:
         raise ArtifactError(
-            f"{source}: the file holds {_describe_label(others[0])} among its PEM blocks"
+            f"{source}: the file holds {describe_label(others[0])} among its PEM blocks"
         )
-    blocks = [m.group(0) for m in _PEM_BLOCK.finditer(data)]
-    if len(blocks) != len(labels):
+    if any(b.footer_label != b.label for b in blocks):
         raise ArtifactError(f"{source}: the PEM text is cut short (a BEGIN line has no END line)")
     return tuple(
-        certificate_from_bytes(block, f"{source} (certificate {i})")
+        _certificate_block(block.body, f"{source} (certificate {i})")
         for i, block in enumerate(blocks, 1)
     )
+
+
+def _certificate_block(body: str, source: str) -> CertificateFacts:
+    try:
+        return certificate_from_der(b64decode(body), source)
+    except ArtifactError as exc:
+        raise ArtifactError(f"{source}: {exc}") from None
 
 
 def _is_der_csr(data: bytes) -> bool:

@@ -1,7 +1,7 @@
 """Frozen facts the checks read: plain values, no parsing, no I/O.
 
-Every loader in :mod:`certgate.files.loaders` turns a file into these; every check asserts one
-idea over one of them.
+Every loader of :mod:`certgate.files` (certificates, requests, keys, bundle) turns a file into
+these; every check asserts one idea over one of them.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from certgate.errors import ArtifactError
 from certgate.files.bundle import load_bundle, load_certificates
+from certgate.files.certificates import load_certificate
 from certgate.files.facts import (
     BundleFacts,
     BundleRole,
@@ -33,8 +34,9 @@ from certgate.files.keys import (
     pfx_protection,
     pfx_source,
 )
-from certgate.files.loaders import load_certificate, load_csr, read_bytes
 from certgate.files.path import certification_path
+from certgate.files.pem import read_bytes
+from certgate.files.requests import load_csr
 from certgate.hosts.gather import HostGatherer
 from certgate.inventory import Target
 from certgate.pages.fetch import PageGatherer

@@ -22,14 +22,13 @@ from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from certgate.errors import ArtifactError
+from certgate.files.certificates import certificate_facts, key_facts
 from certgate.files.facts import CertificateFacts, KeyFacts, PfxEncryptionFacts, PfxFacts
-from certgate.files.loaders import _describe_label, certificate_facts, key_facts, read_bytes, shown
 from certgate.files.path import certification_path
+from certgate.files.pem import as_text, describe_label, find_pems, read_bytes, shown
 from certgate.files.pkcs12 import Pkcs12Error, Pkcs12Structure, read_structure
 
 _CONVENTIONAL_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
-_PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
-_PEM_END = re.compile(rb"-----END ([A-Z0-9 ]+)-----")
 
 
 @dataclass(frozen=True)
@@ -110,14 +109,13 @@ def _private_key(data: bytes, secret: bytes | None) -> PrivateKeyTypes:
 
 def _check_key_pem(data: bytes, source: str) -> None:
     """Say what a PEM file holds when it is not a private key, or when it is cut short."""
-    begin = _PEM_BEGIN.search(data)
-    if begin is None:
+    blocks = find_pems(as_text(data))
+    if not blocks:
         raise ArtifactError(f"{source}: neither PEM text nor DER: not a private key file")
-    label = begin.group(1).decode("ascii")
+    label = blocks[0].label
     if "PRIVATE KEY" not in label:
-        raise ArtifactError(f"{source}: the file holds {_describe_label(label)}, not a private key")
-    end = _PEM_END.search(data, begin.end())
-    if end is None or end.group(1) != begin.group(1):
+        raise ArtifactError(f"{source}: the file holds {describe_label(label)}, not a private key")
+    if blocks[0].footer_label != label:
         raise ArtifactError(f"{source}: the PEM text is cut short (no matching END line)")
 
 

@@ -53,8 +53,8 @@ from sslyze import (
 from sslyze.scanner import _mass_scanner
 
 from certgate import x509 as core
+from certgate.files.certificates import certificate_facts
 from certgate.files.facts import CertificateFacts
-from certgate.files.loaders import certificate_facts
 from certgate.hosts import trust as trust_rules
 from certgate.hosts.aia import IssuerFetcher
 from certgate.hosts.facts import Endpoint, EndpointFacts, EndpointStatus

@@ -21,7 +21,7 @@ from sslyze import TrustStore
 
 from certgate import x509 as core
 from certgate.errors import ArtifactError
-from certgate.files.loaders import read_bytes
+from certgate.files.pem import read_bytes
 from certgate.inventory import TRUST_STORES
 
 DEFAULT_TRUST: tuple[str, ...] = ("mozilla", "microsoft")  # manual 5.4: the OS root stores
