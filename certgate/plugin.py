@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from certgate import ComplianceWarning
-from certgate.controls import CATALOGUE, Artifact, Control, Severity
+from certgate.controls import CATALOGUE, Artifact, Severity
 from certgate.errors import ArtifactError
 from certgate.files.gather import Gatherer
 from certgate.hosts.gather import UNRESOLVED, HostGatherer
@@ -27,20 +27,21 @@ from certgate.items import ItemRef, facts_fixtures, item_refs, resolve
 from certgate.pages.fetch import PageGatherer
 from certgate.report.progress import ScanProgress
 from certgate.report.results import Outcome, ResultRow, Results
+from certgate.stash import (
+    ACTIVE,
+    AUDITED,
+    EMPTY,
+    GATHERER,
+    INVENTORY,
+    ITEM_CONTROL,
+    ITEM_REF,
+    NOW,
+    RESULTS,
+    SHIPPED,
+    WAIVERS,
+    WARNED,
+)
 from certgate.waivers import WAIVER_CONTROL, Waiver, load_waivers
-
-ACTIVE = pytest.StashKey[bool]()
-SHIPPED = pytest.StashKey[bool]()  # the run collects the checks shipped in the package
-INVENTORY = pytest.StashKey[Inventory]()
-GATHERER = pytest.StashKey[Gatherer]()
-NOW = pytest.StashKey[datetime]()
-RESULTS = pytest.StashKey[Results]()
-ITEM_CONTROL = pytest.StashKey[Control]()
-ITEM_REF = pytest.StashKey[ItemRef]()
-WARNED = pytest.StashKey[str]()
-_EMPTY = pytest.StashKey[set[str]]()
-WAIVERS = pytest.StashKey[tuple[Waiver, ...]]()
-AUDITED = pytest.StashKey[frozenset[tuple[str, str]]]()
 
 
 class CouldNotAudit(pytest.fail.Exception):  # type: ignore[name-defined,misc]
@@ -168,7 +169,7 @@ def pytest_configure(config: pytest.Config) -> None:
     pages = PageGatherer(timeout=config.getoption("host_timeout"))
     config.add_cleanup(pages.close)
     config.stash[GATHERER] = Gatherer(hosts, pages)
-    config.stash[_EMPTY] = set()
+    config.stash[EMPTY] = set()
     reports = _reports_dir(config)
     config.stash[RESULTS] = Results(
         started=started,
@@ -318,7 +319,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if metafunc.definition.get_closest_marker("certgate_waiver") is not None:
         waivers = metafunc.config.stash[WAIVERS]
         if not waivers:
-            metafunc.config.stash[_EMPTY].add(metafunc.definition.nodeid)
+            metafunc.config.stash[EMPTY].add(metafunc.definition.nodeid)
         metafunc.parametrize("waiver", waivers, ids=[w.id for w in waivers])
         return
     marker = metafunc.definition.get_closest_marker("certgate_control")
@@ -332,7 +333,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         hosts.resolve_all(inventory.targets)  # all names at once, concurrently
     refs = item_refs(control, inventory.targets, argnames, hosts.endpoints)
     if not refs:  # not applicable anywhere: the item is not generated at all
-        metafunc.config.stash[_EMPTY].add(metafunc.definition.nodeid)
+        metafunc.config.stash[EMPTY].add(metafunc.definition.nodeid)
     metafunc.parametrize(
         argnames,
         [tuple(ref for _ in argnames) for ref in refs],
@@ -350,7 +351,7 @@ def pytest_pycollect_makeitem(
     made = yield
     if not _active(collector.config) or not isinstance(made, list):
         return made
-    empty = collector.config.stash[_EMPTY]
+    empty = collector.config.stash[EMPTY]
     return [i for i in made if not (isinstance(i, pytest.Item) and _definition(i) in empty)]
 
 

@@ -41,7 +41,7 @@ class HtmlReport:
 
     @property
     def _results(self) -> Results:
-        from certgate.plugin import RESULTS
+        from certgate.stash import RESULTS
 
         return self.config.stash[RESULTS]
 
@@ -62,7 +62,7 @@ class HtmlReport:
         if "certgate" not in table:
             table.update(versions())
             table["trust stores (sslyze)"] = trust_store_dates()
-            from certgate.plugin import INVENTORY
+            from certgate.stash import INVENTORY
 
             inventory = self.config.stash[INVENTORY]
             table["targets file"] = str(inventory.path)
@@ -87,7 +87,7 @@ class HtmlReport:
     def pytest_html_results_summary(
         self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
     ) -> None:
-        from certgate.plugin import INVENTORY
+        from certgate.stash import INVENTORY
 
         order = [t.name for t in self.config.stash[INVENTORY].targets]
         prefix.append(matrix_html(self._results, order))
@@ -102,7 +102,7 @@ class HtmlReport:
             return report
         from pytest_html import extras
 
-        from certgate.plugin import ITEM_CONTROL
+        from certgate.stash import ITEM_CONTROL
 
         control = item.stash[ITEM_CONTROL]
         parts = [remediation_html(control, verdict[0], verdict[1])]
