@@ -346,3 +346,13 @@ def test_the_poll_speed_up_still_takes_effect(lab, roots, monkeypatch):
     assert vars(_mass_scanner)["sleep"] is counting
     assert asked, "sslyze's scan loop no longer calls the sleep certgate shortens"
     assert all(seconds >= scan.SSLYZE_POLL_SECONDS for seconds in asked)
+
+
+def test_each_scan_command_has_its_attempt(facts):
+    """A status per scan command, as sslyze's ScanCommandAttempt: a command that fails has
+    somewhere to go; an address the probe already refused ran none."""
+    from certgate.hosts.facts import AttemptStatus, CommandAttempt
+
+    done = CommandAttempt("certificate_info", AttemptStatus.COMPLETED)
+    assert facts["good-3tier"].attempts == (done,)
+    assert facts["refused"].attempts == ()

@@ -54,6 +54,25 @@ class EndpointStatus(enum.Enum):
     SCAN_FAILED = "scan failed"
 
 
+class AttemptStatus(enum.Enum):
+    """How one scan command went, as sslyze's ``ScanCommandAttemptStatusEnum`` says it."""
+
+    COMPLETED = "completed"
+    ERROR = "error"
+    NOT_SCHEDULED = "not scheduled"
+
+
+@dataclass(frozen=True)
+class CommandAttempt:
+    """One sslyze scan command run against an endpoint: ``command`` ("certificate_info"),
+    its ``status``, and when it failed, ``error`` (one line, never a traceback). A command
+    that failed makes only the controls that read it errors, not the whole endpoint."""
+
+    command: str
+    status: AttemptStatus
+    error: str | None = None
+
+
 class TrustProblem(enum.Enum):
     """Why a served chain does not validate; the fixes differ, so chain-trusted tells them apart."""
 
@@ -97,6 +116,7 @@ class EndpointFacts:
       chain, expired / not yet valid, name mismatch, weak key, weak signature, other) and
       ``trust_reason`` says it in one line.
     - ``tls_version``: the highest protocol version the endpoint negotiated ("TLS_1_3").
+    - ``attempts``: one per scan command run (empty when the probe already failed).
     """
 
     endpoint: Endpoint
@@ -117,6 +137,7 @@ class EndpointFacts:
     trust_problems: tuple[TrustProblem, ...] = ()
     trust_reason: str | None = None
     verified_chain: tuple[CertificateFacts, ...] = ()
+    attempts: tuple[CommandAttempt, ...] = ()
 
     @property
     def reachable(self) -> bool:

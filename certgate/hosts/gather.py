@@ -42,7 +42,7 @@ class HostGatherer:
         todo = [t for t in targets if t.host is not None and t.name not in self._endpoints]
         if not todo:
             return
-        from certgate.hosts.scan import resolve
+        from certgate.hosts.probe import resolve
 
         def one(target: Target) -> tuple[list[Endpoint], str | None]:
             assert target.host is not None

@@ -2,31 +2,25 @@
 
 The flow, for all endpoints at once:
 
-1. A bounded TLS probe of each endpoint, concurrently (stdlib ssl). sslyze's own connectivity
-   test tries up to eleven handshakes (TLS 1.3 down to SSL 2.0, two cipher lists each) and each
-   waits the full network timeout on a port that accepts and never answers: about a minute
-   for one stuck endpoint, and the Scanner yields nothing until every connectivity test is
-   done. The probe turns refused / timed out / reset / not-TLS ports into facts within
-   ``timeout`` and keeps them out of the scan.
+1. A bounded TLS probe of each endpoint, concurrently (:mod:`certgate.hosts.probe`), which
+   keeps refused / timed out / reset / not-TLS ports out of sslyze's slow connectivity test.
 2. ONE sslyze ``Scanner`` run over the endpoints that answered, with only CERTIFICATE_INFO,
    SNI = the host name, every server scanned at once (no waiting in batches of ten), and
    finished scans collected every 20 ms instead of sslyze's 200 (see :func:`_poll_quickly`).
-3. The results become plain facts: the chain as served, its order, and whether it validates
-   against the policy's trust stores -- and if not, why (untrusted root, incomplete chain,
-   expired, name mismatch), which sslyze's one-line validation error does not tell apart.
+3. The results become plain facts: one attempt per scan command with its status (as sslyze's
+   ``ScanCommandAttempt``), the chain as served, its order, and whether it validates against
+   the policy's trust stores -- and if not, why (:mod:`certgate.hosts.trust`, pure).
 """
 
 from __future__ import annotations
 
 import math
 import queue
-import socket
-import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from traceback import TracebackException
@@ -37,6 +31,7 @@ from sslyze import (
     CertificateDeploymentAnalysisResult,
     CertificateInfoExtraArgument,
     ScanCommand,
+    ScanCommandAttempt,
     ScanCommandAttemptStatusEnum,
     ScanCommandsExtraArguments,
     Scanner,
@@ -57,7 +52,14 @@ from certgate.files.certificates import certificate_facts
 from certgate.files.facts import CertificateFacts
 from certgate.hosts import trust as trust_rules
 from certgate.hosts.aia import IssuerFetcher
-from certgate.hosts.facts import Endpoint, EndpointFacts, EndpointStatus
+from certgate.hosts.facts import (
+    AttemptStatus,
+    CommandAttempt,
+    Endpoint,
+    EndpointFacts,
+    EndpointStatus,
+)
+from certgate.hosts.probe import Progress, down, probe_all, resolve
 from certgate.hosts.stores import (
     DEFAULT_TRUST,
     ScanConfigError,
@@ -75,150 +77,6 @@ SSLYZE_POLL_SECONDS = 0.02  # how often finished scans are collected (sslyze: 0.
 
 
 # --- names ------------------------------------------------------------------------------------
-
-
-def resolve(
-    host: str, port: int = 443, addresses: Sequence[str] = (), *, timeout: float = 5.0
-) -> tuple[list[Endpoint], str | None]:
-    """The endpoints of ``host``: at ``addresses`` when given, else at every address DNS gives.
-
-    Returns ``([], reason)`` when the name does not resolve ("no such name"), or when the
-    lookup takes longer than ``timeout`` seconds (getaddrinfo itself cannot be bounded).
-    """
-    if addresses:
-        return [Endpoint(host, a, port) for a in dict.fromkeys(addresses)], None
-    answer: queue.Queue[list[str] | str] = queue.Queue()
-    # A daemon thread, not an executor: a stuck resolver must not hold up interpreter exit.
-    threading.Thread(target=_lookup, args=(host, port, answer), daemon=True).start()
-    try:
-        found = answer.get(timeout=timeout)
-    except queue.Empty:
-        return [], f"no answer from DNS for {host} within {timeout:g} s"
-    if isinstance(found, str):
-        return [], found
-    return [Endpoint(host, a, port) for a in found], None
-
-
-def _lookup(host: str, port: int, answer: queue.Queue[list[str] | str]) -> None:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        if exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None)):
-            answer.put(f"no such name: {host} does not resolve")
-        else:
-            answer.put(f"cannot resolve {host}: {exc.strerror}")
-        return
-    except (UnicodeError, OSError) as exc:
-        answer.put(f"cannot resolve {host}: {exc}")
-        return
-    answer.put(list(dict.fromkeys(str(info[4][0]) for info in infos)))
-
-
-# --- trust ------------------------------------------------------------------------------------
-
-
-# --- probe ------------------------------------------------------------------------------------
-
-# OpenSSL's reasons when the bytes that came back are not a TLS record at all.
-_NOT_TLS_REASONS = {
-    "WRONG_VERSION_NUMBER",
-    "HTTP_REQUEST",
-    "PACKET_LENGTH_TOO_LONG",
-    "RECORD_LAYER_FAILURE",
-    "UNKNOWN_PROTOCOL",
-}
-
-
-def _probe_context() -> ssl.SSLContext:
-    # Only "does it speak TLS at all": accept any certificate, old versions and ciphers, so
-    # a server that merely fails policy still reaches sslyze and gets judged there.
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-    context.set_ciphers("ALL:@SECLEVEL=0")
-    return context
-
-
-def _probe(endpoint: Endpoint, timeout: float, context: ssl.SSLContext) -> EndpointFacts | None:
-    """None when the endpoint answers TLS (or at least speaks it); else why it cannot be audited."""
-    if not _sni_ok(endpoint.host):
-        reason = f"cannot send {endpoint.host!r} as SNI: not a valid DNS name"
-        return _down(endpoint, EndpointStatus.HANDSHAKE_FAILED, reason)
-    deadline = time.monotonic() + timeout
-    try:
-        sock = socket.create_connection((endpoint.address, endpoint.port), timeout=timeout)
-    except ConnectionRefusedError:
-        return _down(endpoint, EndpointStatus.REFUSED, "connection refused: nothing listens")
-    except TimeoutError:
-        return _down(
-            endpoint, EndpointStatus.TIMED_OUT, f"no answer to the TCP connection in {timeout:g} s"
-        )
-    except OSError as exc:
-        return _down(endpoint, EndpointStatus.UNREACHABLE, f"cannot connect: {exc.strerror}")
-    with sock:
-        sock.settimeout(max(0.1, deadline - time.monotonic()))
-        return _handshake(endpoint, sock, context, timeout)
-
-
-def _sni_ok(host: str) -> bool:
-    try:
-        host.encode("idna")  # what ssl and sslyze do to the name they send
-    except UnicodeError:
-        return False
-    return True
-
-
-def _handshake(
-    endpoint: Endpoint, sock: socket.socket, context: ssl.SSLContext, timeout: float
-) -> EndpointFacts | None:
-    try:
-        with context.wrap_socket(sock, server_hostname=endpoint.host):
-            return None
-    except TimeoutError:
-        return _down(
-            endpoint,
-            EndpointStatus.TIMED_OUT,
-            f"the port accepted the connection but sent no TLS answer within {timeout:g} s",
-        )
-    except ssl.SSLError as exc:
-        if exc.reason in _NOT_TLS_REASONS:
-            return _down(
-                endpoint, EndpointStatus.NOT_TLS, "the port answers, but not with TLS (plain HTTP?)"
-            )
-        return None  # a TLS speaker with settings this probe does not share: sslyze decides
-    except (ConnectionResetError, ssl.SSLEOFError, BrokenPipeError):
-        return _down(
-            endpoint, EndpointStatus.RESET, "the server reset the connection during the handshake"
-        )
-    except OSError as exc:
-        return _down(endpoint, EndpointStatus.UNREACHABLE, f"connection failed: {exc.strerror}")
-
-
-def _probe_all(
-    endpoints: Sequence[Endpoint], timeout: float, progress: Progress
-) -> dict[Endpoint, EndpointFacts]:
-    """The endpoints that cannot be scanned, with why; all probed at once."""
-    if not endpoints:
-        return {}
-    context = _probe_context()
-    down: dict[Endpoint, EndpointFacts] = {}
-    with ThreadPoolExecutor(max_workers=min(64, len(endpoints))) as pool:
-        futures = {pool.submit(_probe, e, timeout, context): e for e in endpoints}
-        for future in as_completed(futures):
-            endpoint, facts = futures[future], future.result()
-            progress(endpoint, facts is not None)  # a failed probe is the endpoint's verdict
-            if facts is not None:
-                down[endpoint] = facts
-    return {e: down[e] for e in endpoints if e in down}
-
-
-def _down(endpoint: Endpoint, status: EndpointStatus, reason: str) -> EndpointFacts:
-    return EndpointFacts(endpoint, status, error=reason)
-
-
-Progress = Callable[[Endpoint, bool], None]
-"""(endpoint, finished): the endpoint answered the probe (False) or its facts are known (True)."""
 
 
 # --- the scan ---------------------------------------------------------------------------------
@@ -259,7 +117,7 @@ def scan(
             if spec not in prepared:
                 prepared[spec] = prepare_trust(spec, Path(workdir))
             trusts[endpoint] = prepared[spec]
-        facts = _probe_all(unique, timeout, report)
+        facts = probe_all(unique, timeout, report)
         live = [e for e in unique if e not in facts]
         for endpoint, result in _run_sslyze(live, trusts, timeout, report).items():
             facts[endpoint] = _from_result(endpoint, result, trusts[endpoint], when, fetcher)
@@ -362,7 +220,7 @@ def _from_result(
     fetcher: IssuerFetcher | None,
 ) -> EndpointFacts:
     if result is None:
-        return _down(endpoint, EndpointStatus.TIMED_OUT, "the certificate scan did not finish")
+        return down(endpoint, EndpointStatus.TIMED_OUT, "the certificate scan did not finish")
     if (
         result.connectivity_status is not ServerConnectivityStatusEnum.COMPLETED
         or result.scan_result is None
@@ -370,17 +228,32 @@ def _from_result(
     ):
         return _connectivity_error(endpoint, result.connectivity_error_trace)
     attempt = result.scan_result.certificate_info
+    attempts = (_attempt("certificate_info", attempt),)
     if attempt.status is not ScanCommandAttemptStatusEnum.COMPLETED or attempt.result is None:
-        reason = attempt.error_reason.value if attempt.error_reason else "unknown"
-        detail = _exception_text(attempt.error_trace)
-        return _down(
-            endpoint, EndpointStatus.SCAN_FAILED, f"certificate scan failed: {reason}{detail}"
-        )
+        reason = f"certificate scan failed: {attempts[0].error}"
+        return replace(down(endpoint, EndpointStatus.SCAN_FAILED, reason), attempts=attempts)
     deployments = attempt.result.certificate_deployments
     if not deployments:
-        return _down(endpoint, EndpointStatus.SCAN_FAILED, "the server sent no certificate")
+        return down(endpoint, EndpointStatus.SCAN_FAILED, "the server sent no certificate")
     version = result.connectivity_result.highest_tls_version_supported.name
-    return _deployment_facts(endpoint, _main_deployment(deployments), trust, now, version, fetcher)
+    facts = _deployment_facts(endpoint, _main_deployment(deployments), trust, now, version, fetcher)
+    return replace(facts, attempts=attempts)
+
+
+_ATTEMPT_STATUS = {
+    ScanCommandAttemptStatusEnum.COMPLETED: AttemptStatus.COMPLETED,
+    ScanCommandAttemptStatusEnum.ERROR: AttemptStatus.ERROR,
+    ScanCommandAttemptStatusEnum.NOT_SCHEDULED: AttemptStatus.NOT_SCHEDULED,
+}
+
+
+def _attempt(command: str, attempt: ScanCommandAttempt) -> CommandAttempt:  # type: ignore[type-arg]
+    """sslyze's attempt as a plain fact: its status and, when it failed, why (one line)."""
+    status = _ATTEMPT_STATUS[attempt.status]
+    if status is AttemptStatus.COMPLETED:
+        return CommandAttempt(command, status)
+    reason = attempt.error_reason.value if attempt.error_reason else "unknown"
+    return CommandAttempt(command, status, f"{reason}{_exception_text(attempt.error_trace)}")
 
 
 # sslyze's connectivity errors (sslyze/errors.py) -> our statuses.
@@ -403,7 +276,7 @@ def _connectivity_error(endpoint: Endpoint, trace: TracebackException | None) ->
         ),
         EndpointStatus.SCAN_FAILED,
     )
-    return _down(endpoint, status, f"{status.value}{_exception_text(trace)}")
+    return down(endpoint, status, f"{status.value}{_exception_text(trace)}")
 
 
 def _exception_text(trace: TracebackException | None) -> str:
