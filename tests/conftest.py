@@ -7,9 +7,18 @@ from pathlib import Path
 import pytest
 
 from certgate.lab import demo
-from tests.audit import Audit, demo_targets, project, run
+from tests.support.audit import Audit, demo_targets, project, run
 
 REPO = Path(__file__).resolve().parent.parent
+KINDS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each self-test by its folder, so `-m unit` (or integration, e2e) runs one kind."""
+    for item in items:
+        kind = next((k for k in KINDS if k in item.path.parts), None)
+        if kind is not None:
+            item.add_marker(kind)
 
 
 @pytest.fixture(scope="session")

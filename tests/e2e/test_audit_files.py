@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.audit import Audit, demo_targets, project, run
+from tests.support.audit import Audit, demo_targets, project, run
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 
 from certgate.inventory import InventoryError
 from certgate.waivers import load_waivers
-from tests.audit import demo_targets, project, run
+from tests.support.audit import demo_targets, project, run
 
 WAIVERS = """
 waivers:

@@ -20,8 +20,8 @@ from certgate.hosts.aia import IssuerFetcher
 from certgate.hosts.facts import Endpoint, EndpointFacts, TrustProblem
 from certgate.hosts.rules import chain_served_problem
 from certgate.lab import servers
-from tests import openssl_made as made
-from tests.audit import Audit, project, run
+from tests.support import openssl_made as made
+from tests.support.audit import Audit, project, run
 
 pytestmark = pytest.mark.slow
 

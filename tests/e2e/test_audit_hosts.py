@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.audit import Audit
+from tests.support.audit import Audit
 
 GOOD3, GOOD4 = ("host-good-3tier", "127.0.10.1:8443"), ("host-good-4tier", "127.0.10.2:8443")
 
@@ -149,7 +149,7 @@ def test_every_address_is_scanned_once_in_one_scan(demo_audit: Audit):
 
 
 def test_selection_scans_only_the_selected_target(demo_lab, tmp_path):
-    from tests.audit import demo_targets, project, run
+    from tests.support.audit import demo_targets, project, run
 
     audit = run(project(tmp_path, demo_targets(demo_lab)), "-k", "host-good-4tier")
     assert "certgate: scanned 1 address in 1 scan" in audit.stdout
@@ -158,7 +158,7 @@ def test_selection_scans_only_the_selected_target(demo_lab, tmp_path):
 
 
 def test_an_audit_where_nothing_answers_never_exits_0(demo_lab, tmp_path):
-    from tests.audit import demo_targets, project, run
+    from tests.support.audit import demo_targets, project, run
 
     audit = run(project(tmp_path, demo_targets(demo_lab)), "-k", "host-refused")
     assert audit.status == 1
@@ -171,7 +171,7 @@ def test_progress_line_names_the_address_that_holds_up_the_scan(demo_audit: Audi
 
 
 def test_targets_sharing_an_address_are_judged_by_their_own_trust(demo_lab, tmp_path):
-    from tests.audit import project, run
+    from tests.support.audit import project, run
 
     targets = f"""
 lab: {demo_lab}
@@ -190,7 +190,7 @@ targets:
 
 
 def test_consistent_addresses_cannot_pass_when_an_address_is_silent(demo_lab, tmp_path):
-    from tests.audit import project, run
+    from tests.support.audit import project, run
 
     targets = f"""
 lab: {demo_lab}

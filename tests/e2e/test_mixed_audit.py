@@ -9,8 +9,8 @@ import pytest
 
 from certgate.lab import demo, pki
 from certgate.pages.browser import chromium
-from tests.audit import Audit, project, run
-from tests.nginx import Site, running_nginx
+from tests.support.audit import Audit, project, run
+from tests.support.nginx import Site, running_nginx
 
 LAB = "127.0.10.15:8443"
 MIXED = [

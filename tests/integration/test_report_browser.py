@@ -6,8 +6,8 @@ import re
 from collections import Counter
 
 from certgate.lab import pki
-from tests.audit import Audit, project, run
-from tests.browser import console_errors, render
+from tests.support.audit import Audit, project, run
+from tests.support.browser import console_errors, render
 
 
 def test_report_renders_without_script_errors_and_matrix_matches(demo_audit: Audit):

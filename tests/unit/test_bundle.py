@@ -14,7 +14,7 @@ from certgate.files.gather import Gatherer
 from certgate.files.rules import bundle_problems
 from certgate.inventory import Policy, Target
 from certgate.lab import demo, files, pki
-from tests.checkfuncs import load_checks
+from tests.support.checkfuncs import load_checks
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,8 @@ from certgate.files.keys import PasswordSource, load_pfx, load_private_key
 from certgate.inventory import Policy, Target
 from certgate.items import ItemRef, item_refs, resolve
 from certgate.lab import demo, files, pki
-from tests.audit import demo_targets, project, run
-from tests.checkfuncs import load_checks
+from tests.support.audit import demo_targets, project, run
+from tests.support.checkfuncs import load_checks
 
 SECRET = "s3cret-Pfx-Passw0rd"  # the password every protected file here uses
 ENV = "CERTGATE_TEST_SECRET"

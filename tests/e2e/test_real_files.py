@@ -19,8 +19,8 @@ import pytest
 from cryptography import x509
 
 from certgate.files import certificates
-from tests import openssl_made as made
-from tests.audit import Audit, project, run
+from tests.support import openssl_made as made
+from tests.support.audit import Audit, project, run
 
 pytestmark = pytest.mark.slow
 

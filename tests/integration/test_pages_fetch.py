@@ -21,7 +21,7 @@ from certgate.pages.facts import InsecureLoad, PageFacts, Treatment
 from certgate.pages.fetch import MAX_BODY, MAX_REDIRECTS, PageGatherer, fetch_page
 from certgate.pages.rules import mixed_content, the_fix, what_was_seen
 from certgate.report.evidence import page_html
-from tests.checkfuncs import load_checks
+from tests.support.checkfuncs import load_checks
 
 HOST = webpages.HOST
 TIMEOUT = 2.0

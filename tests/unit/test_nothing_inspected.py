@@ -18,7 +18,7 @@ import pytest
 from certgate.controls import CATALOGUE
 from certgate.files.facts import SubjectFacts, ValidityFacts
 from certgate.items import HOST_RESOLVERS, RESOLVERS, TARGET_FIXTURES, nothing_to_inspect
-from tests.checkfuncs import load_checks
+from tests.support.checkfuncs import load_checks
 
 CHECK_MODULES = (
     "test_bundle",

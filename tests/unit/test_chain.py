@@ -17,7 +17,7 @@ from certgate.files.rules import path_problems
 from certgate.inventory import Policy, Target
 from certgate.lab import demo, files, pki
 from certgate.report.evidence import evidence_of
-from tests.checkfuncs import load_checks
+from tests.support.checkfuncs import load_checks
 
 NOW = pki.now()
 

@@ -61,7 +61,7 @@ def test_expiry_phrases_around_today(cert):
 
 def test_days_are_counted_in_one_place():
     """No other module of certgate counts days from a duration."""
-    from tests.audit import REPO
+    from tests.support.audit import REPO
 
     counting = [
         f"{path.relative_to(REPO)}:{number}"
@@ -75,7 +75,7 @@ def test_days_are_counted_in_one_place():
 
 
 def _line_of_days_between() -> int:
-    from tests.audit import REPO
+    from tests.support.audit import REPO
 
     lines = (REPO / "certgate" / "files" / "rules.py").read_text("utf-8").splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("def days_between"))

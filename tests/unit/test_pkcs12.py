@@ -10,7 +10,7 @@ from certgate.files.pkcs12 import Pkcs12Error, read_structure
 from certgate.files.rules import pfx_encryption_problems
 from certgate.inventory import Policy
 from certgate.lab import demo, files, pki
-from tests.checkfuncs import load_checks
+from tests.support.checkfuncs import load_checks
 
 AES = "AES-256-CBC with PBKDF2/HMAC-SHA256, 2000 iterations"
 TRIPLE_DES = "pbeWithSHAAnd3-KeyTripleDES-CBC, 2000 iterations"

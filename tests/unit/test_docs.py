@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from certgate.controls import CATALOGUE
 from certgate.report.docs import render
-from tests.audit import REPO
+from tests.support.audit import REPO
 
 
 def test_controls_doc_matches_the_catalogue():

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from certgate.controls import CATALOGUE, cite
-from tests.audit import Audit
+from tests.support.audit import Audit
 
 # A manual section: 5.x or 6.x, not part of an address, a version or a longer number.
 SECTION = re.compile(r"(?<![\w.])([56]\.\d+(?:\.\d+)*)(?!\.?\d)")

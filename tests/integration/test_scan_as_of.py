@@ -8,7 +8,7 @@ from pathlib import Path
 from certgate.hosts import scan
 from certgate.hosts.facts import TrustProblem
 from certgate.lab import servers
-from tests.test_scan import HOST, TIMEOUT, lab, roots  # noqa: F401 (module fixtures)
+from tests.integration.test_scan import HOST, TIMEOUT, lab, roots  # noqa: F401 (module fixtures)
 
 
 def test_a_chain_trusted_today_is_expired_as_of_a_later_now(

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.admin import ADMIN_ITEMS, PFX_PASSWORD, audit_folder
-from tests.audit import REPO
+from tests.support.admin import ADMIN_ITEMS, PFX_PASSWORD, audit_folder
+from tests.support.audit import REPO
 
 pytestmark = pytest.mark.slow
 

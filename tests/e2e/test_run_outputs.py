@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.admin import PFX_PASSWORD, TARGETS, audit_folder
-from tests.audit import REPO, Audit, demo_targets, project, run
+from tests.support.admin import PFX_PASSWORD, TARGETS, audit_folder
+from tests.support.audit import REPO, Audit, demo_targets, project, run
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 # The audit's own options, as the repository's pyproject.toml gives them to `pytest`.
 AUDIT_ADDOPTS: list[str] = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))[
     "tool"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from certgate.lab import demo, pki
-from tests.audit import Audit, project, run
-from tests.nginx import Site, running_nginx
+from tests.support.audit import Audit, project, run
+from tests.support.nginx import Site, running_nginx
 
 PORT = 8443
 

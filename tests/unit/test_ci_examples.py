@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from tests.audit import REPO
+from tests.support.audit import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 GATE = "pytest --targets targets.yaml --strict"
