@@ -165,6 +165,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[NOW],
         timeout=config.getoption("host_timeout"),
         offline=config.getoption("offline"),
+        look_up=not config.option.collectonly,  # listing items contacts nothing, DNS included
     )
     pages = PageGatherer(timeout=config.getoption("host_timeout"))
     config.add_cleanup(pages.close)

@@ -23,9 +23,13 @@ UNRESOLVED = "unresolved"  # the address of an endpoint whose host name did not 
 class HostGatherer:
     """Endpoints per target (resolved once) and their facts (scanned once)."""
 
-    def __init__(self, now: datetime, timeout: float, offline: bool = False) -> None:
+    def __init__(
+        self, now: datetime, timeout: float, offline: bool = False, *, look_up: bool = True
+    ) -> None:
         self.now = now
         self.timeout = timeout
+        # False (--collect-only): no DNS; a name without `addresses` is listed by name.
+        self.look_up = look_up
         # A missing issuer is looked up by its URL (AIA) unless --offline; once per URL.
         self.fetcher = IssuerFetcher(timeout, offline)
         self._endpoints: dict[str, tuple[tuple[Endpoint, ...], str | None]] = {}
@@ -46,6 +50,8 @@ class HostGatherer:
 
         def one(target: Target) -> tuple[list[Endpoint], str | None]:
             assert target.host is not None
+            if not self.look_up and not target.addresses:
+                return [Endpoint(target.host, target.host, target.port)], None
             return resolve(target.host, target.port, target.addresses, timeout=self.timeout)
 
         with ThreadPoolExecutor(max_workers=min(32, len(todo))) as pool:

@@ -144,3 +144,19 @@ def test_a_password_that_looks_like_a_name_is_never_shown(tmp_path):
     assert "named by pfx_password_env" in audit.rows(control="pfx-contents")[0]["message"]
     assert {"report.html", "junit.xml", "results.json"} <= {p.name for p in audit.reports.iterdir()}
     assert "Tw2026" not in _everything_written(audit, folder).replace(targets, "")
+
+
+def test_collect_only_lists_host_items_without_looking_names_up(tmp_path):
+    """Listing the items contacts nothing: a name without `addresses` is listed by name (a
+    lookup of .invalid would have made it `unresolved`), and no reports are written."""
+    targets = (
+        "targets:\n"
+        "  - {name: shop, host: shop.nonexistent.invalid}\n"
+        "  - {name: pinned, host: www.example.com.tw, addresses: [192.0.2.7]}\n"
+    )
+    done = run(project(tmp_path, targets), "--collect-only", "-q")
+    assert done.status == 0, done.stdout + done.stderr
+    assert "test_https_binding[shop@shop.nonexistent.invalid:443]" in done.stdout
+    assert "test_https_binding[pinned@192.0.2.7:443]" in done.stdout
+    assert "unresolved" not in done.stdout
+    assert not (tmp_path / "reports" / "results.json").exists()
