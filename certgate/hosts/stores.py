@@ -64,13 +64,11 @@ class Trust:
         return ", ".join(w for w in self.words if w not in TRUST_STORES)
 
     def anchors(self, stores: Sequence[TrustStore]) -> core.Anchors:
-        """The trust anchors, by subject: the counted bundled stores' roots and the files'."""
-        found: dict[x509.Name, tuple[x509.Certificate, ...]] = {}
+        """The trust anchors, by subject: the counted bundled stores' roots and the files'
+        (indexed once per set of stores, not once per address)."""
         _SEEN.update({s.name: s.version for s in stores})
-        counted = [s for s in stores if s.name in self.stores]
-        for cert in (*(c for s in counted for c in _store_roots(Path(s.path))), *self.custom):
-            found[cert.subject] = (*found.get(cert.subject, ()), cert)
-        return found
+        counted = tuple(sorted(str(s.path) for s in stores if s.name in self.stores))
+        return _anchors(counted, self.custom)
 
 
 _SEEN: dict[str, str] = {}  # sslyze store name -> version, as the scans used them
@@ -131,6 +129,14 @@ def _write_pem(certs: Sequence[x509.Certificate], workdir: Path) -> Path:
     path = workdir / f"trust-{len(list(workdir.iterdir()))}.pem"
     path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs))
     return path
+
+
+@functools.cache
+def _anchors(store_paths: tuple[str, ...], custom: tuple[x509.Certificate, ...]) -> core.Anchors:
+    found: dict[x509.Name, tuple[x509.Certificate, ...]] = {}
+    for cert in (*(c for p in store_paths for c in _store_roots(Path(p))), *custom):
+        found[cert.subject] = (*found.get(cert.subject, ()), cert)
+    return found
 
 
 @functools.cache
