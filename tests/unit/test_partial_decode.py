@@ -42,11 +42,12 @@ def gost_leaf(chains: Chains) -> bytes:
     tbs = der.encode(
         der.SEQUENCE, b"".join(gost_spki if f.encoding == spki else f.encoding for f in fields)
     )
-    signature = chains.uca.key.sign(tbs, padding.PKCS1v15(), hashes.SHA256())  # type: ignore[call-arg,union-attr]
+    issuer_key = chains.uca.key
+    assert isinstance(issuer_key, rsa.RSAPrivateKey)
+    signature = issuer_key.sign(tbs, padding.PKCS1v15(), hashes.SHA256())
     outer = reader.children(reader.one(leaf.cert.public_bytes(serialization.Encoding.DER)))
-    return der.encode(
-        der.SEQUENCE, tbs + outer[1].encoding + der.encode(der.BIT_STRING, b"\x00" + signature)
-    )
+    signed = der.encode(der.BIT_STRING, b"\x00" + signature)
+    return der.encode(der.SEQUENCE, tbs + outer[1].encoding + signed)
 
 
 @pytest.fixture(scope="module")
