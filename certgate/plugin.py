@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import glob
 import importlib.util
+import os
 import warnings
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime
@@ -130,16 +131,21 @@ def pytest_load_initial_conftests(
 
 
 def _names_no_tests(config: pytest.Config) -> bool:
-    """Whether pytest would fall back to collecting its invocation directory."""
+    """Whether the audit names no checks of its own: no paths on the command line, and no
+    ``testpaths`` that lead to the checks (a project's own ``testpaths = tests`` are its
+    tests, not an audit: an admin's repository with both audits with the shipped checks)."""
     known = config.known_args_namespace
     if known.file_or_dir:
         return False
     if config.invocation_params.dir != config.rootpath:
         return True  # pytest applies testpaths only when started in the root directory
     testpaths: list[str] = config.getini("testpaths")
-    if known.pyargs:
-        return not testpaths
-    return not any(glob.glob(p, root_dir=config.rootpath, recursive=True) for p in testpaths)
+    found = [
+        Path(config.rootpath, match).resolve()
+        for pattern in testpaths
+        for match in glob.glob(pattern, root_dir=config.rootpath, recursive=True)
+    ]
+    return shipped_checks().resolve() not in found
 
 
 def _active(config: pytest.Config) -> bool:
@@ -204,9 +210,9 @@ def _targets_path(config: pytest.Config) -> Path:
     ``targets.yaml``, relative to the root directory."""
     given: str | None = config.getoption("targets")
     if given:
-        return config.invocation_params.dir / given
+        return Path(os.path.normpath(config.invocation_params.dir / given))
     named: str = config.getini("certgate_targets") or DEFAULT_TARGETS
-    return config.rootpath / named
+    return Path(os.path.normpath(config.rootpath / named))
 
 
 def _reports_dir(config: pytest.Config) -> Path:
@@ -308,7 +314,8 @@ def _now(config: pytest.Config, started: datetime) -> datetime:
         moment = datetime.fromisoformat(given.replace("Z", "+00:00"))
     except ValueError:
         raise pytest.UsageError(f"--now {given!r}: expected an ISO-8601 time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    # In UTC, as every verdict, results.json and the report print it (+08:00 is Taipei's).
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # --- parametrization -------------------------------------------------------------------------
@@ -366,6 +373,14 @@ def pytest_collection_modifyitems(
 ) -> None:
     if not _active(config):
         return
+    if items and not any(ITEM_CONTROL in item.stash for item in items):
+        # A gate must never pass on tests that are not the audit's (a project's own tests).
+        pytest.exit(
+            "certgate: an audit was asked for (--targets or targets.yaml) but the tests "
+            f"collected ({items[0].nodeid}, ...) hold none of certgate's checks; run pytest "
+            "with no test paths to use the checks certgate ships",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
     config.stash[AUDITED] = frozenset(
         (ref.target.name, i.stash[ITEM_CONTROL].id)
         for i in items

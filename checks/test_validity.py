@@ -4,7 +4,13 @@ from datetime import datetime
 
 from certgate.controls import cite, control, fix
 from certgate.files.facts import CertificateFacts, ValidityFacts
-from certgate.files.rules import day, days_left, expiry_phrase, validity_problems
+from certgate.files.rules import (
+    day,
+    days_left,
+    expiry_phrase,
+    validity_fix,
+    validity_problems,
+)
 from certgate.inventory import Policy
 
 
@@ -14,7 +20,7 @@ def test_validity(validity: ValidityFacts, now: datetime) -> None:
     problems = validity_problems(validity, now)
     assert not problems, (
         f"{'; '.join(problems)} (audited {day(now)}); {cite('validity')} requires the validity "
-        f"period to include today. {fix('validity')}."
+        f"period to include the day audited. {validity_fix(validity, now) or fix('validity')}."
     )
 
 
@@ -22,7 +28,8 @@ def test_validity(validity: ValidityFacts, now: datetime) -> None:
 def test_renewal_window(leaf: CertificateFacts, policy: Policy, now: datetime) -> None:
     """The certificate does not expire within the renewal window (5.11)."""
     assert days_left(leaf, now) >= policy.renewal_warning_days, (
-        f"{leaf.label()} {expiry_phrase(leaf, now)}; {cite('renewal-window')} asks to renew "
+        f"{leaf.source}: {leaf.label()} {expiry_phrase(leaf, now)}; {cite('renewal-window')} "
+        "asks to renew "
         "before expiry (the CA's notice comes two months before; policy renewal_warning_days: "
         f"{policy.renewal_warning_days}). {fix('renewal-window')}."
     )

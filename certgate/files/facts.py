@@ -47,7 +47,7 @@ class KeyFacts:
         """Human words for the key: ``RSA 1024 bits`` or ``EC secp256r1 (256 bits)``."""
         if self.unsupported is not None:
             kind = "an EC key on the curve" if self.algorithm is KeyAlgorithm.EC else "a key of"
-            return f"{kind} {self.unsupported}, which certgate cannot use"
+            return f"{kind} {self.unsupported}"
         if self.algorithm is KeyAlgorithm.EC:
             return f"EC {self.curve} ({self.bits} bits)"
         return f"{self.algorithm.value} {self.bits} bits"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,6 +136,7 @@ def pfx_source(path: Path) -> str:
 def pfx_facts(data: bytes, source: str, password: PasswordSource) -> PfxFacts:
     """What a PKCS#12 file's bytes hold, opened with its password."""
     structure = _structure(data, source)
+    data = data[: structure.length]  # what follows the structure (padding) is not part of it
     opened = _open(data, source, structure, password)
     certificates = [c.certificate for c in (opened.cert, *opened.additional_certs) if c]
     facts = tuple(
@@ -156,6 +158,7 @@ def load_pfx_protection(path: Path) -> PfxEncryptionFacts:
 def pfx_protection(data: bytes, source: str) -> PfxEncryptionFacts:
     """How a PKCS#12 file's bytes are protected; needs no password."""
     structure = _structure(data, source)
+    data = data[: structure.length]
     return PfxEncryptionFacts(
         source=source,
         mac_algorithm=structure.mac_algorithm,
@@ -178,13 +181,13 @@ def _open(
     """The opened file; ArtifactError for an unset variable, a wrong password, RC2 unsupported."""
     if password.env is None:
         try:
-            return pkcs12.load_pkcs12(data, None)
+            return _load(data, None)
         except (ValueError, UnsupportedAlgorithm):
             raise password.missing(source) from None
     secret = password.read(source)
     for attempt in (secret, None, b""):  # an unprotected file opens without it: judged by
         try:  # pfx-encryption, while the other controls still read what it holds
-            return pkcs12.load_pkcs12(data, attempt)
+            return _load(data, attempt)
         except (ValueError, UnsupportedAlgorithm):
             continue
     legacy = [p.algorithm for p in structure.parts if p.policy_name.startswith("rc2")]
@@ -196,10 +199,18 @@ def _open(
     raise password.wrong(source) from None
 
 
+def _load(data: bytes, secret: bytes | None) -> pkcs12.PKCS12KeyAndCertificates:
+    """Open a PKCS#12 file. Windows exports BER (indefinite lengths), which cryptography reads
+    after warning that it fell back from DER: openssl reads it too, so it is no finding."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*parsing as BER.*", category=UserWarning)
+        return pkcs12.load_pkcs12(data, secret)
+
+
 def _opens_without_password(data: bytes) -> bool:
     for attempt in (None, b""):
         try:
-            pkcs12.load_pkcs12(data, attempt)
+            _load(data, attempt)
         except (ValueError, UnsupportedAlgorithm):
             continue
         return True

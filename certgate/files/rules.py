@@ -208,6 +208,19 @@ def validity_problem(cert: CertificateFacts, now: datetime) -> str | None:
     return core.validity_problem(cert.not_before, cert.not_after, now)
 
 
+def validity_fix(validity: ValidityFacts, now: datetime) -> str | None:
+    """The fix for what is outside its period: the server certificate first, else an
+    intermediate of its path; None when nothing is (the catalogue's generic fix applies)."""
+    server = validity.certificates[0] if validity.certificates else None
+    if server is not None and now > server.not_after:
+        return "Renew the certificate (a new request, as for the first issue) and bind it"
+    if server is not None and now < server.not_before:
+        return "Check the server's clock, or bind the certificate that is valid now"
+    if any(validity_problem(c, now) for c in validity.certificates[1:]):
+        return "Install the CA's current intermediate (uca.cer of the current cert.zip)"
+    return None
+
+
 def validity_problems(validity: ValidityFacts, now: datetime) -> list[str]:
     """``<certificate> expired on ...`` for every judged certificate outside its period."""
     return [

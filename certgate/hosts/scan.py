@@ -319,12 +319,11 @@ def _deployment_facts(
     counted = [r for r in results if trust.counts(r.trust_store)]
     success = next((r for r in counted if r.was_validation_successful), None)
     errors = [r.validation_error for r in counted if r.validation_error]
-    complete = success is not None or walk.anchor is not None or walk.ends_self_issued
+    complete = trust_rules.complete(walk, success is not None)
     missing = None
     if not complete and len(walk.path) > 1 and fetcher is not None:
         missing = fetcher.lookup(walk.top, anchors)
-    # sslyze validates as of the real time; dates are judged here as of the audit's `now`.
-    validated = success is not None or (walk.anchor is not None and _only_dates(errors))
+    validated = trust_rules.validated(walk, success is not None, errors)
     diagnosis = trust_rules.diagnose(walk, endpoint.host, now, validated, errors, missing)
     return EndpointFacts(
         endpoint=endpoint,
@@ -348,14 +347,6 @@ def _deployment_facts(
             f"{endpoint.label} validated path",
         ),
     )
-
-
-_DATE_ERRORS = ("certificate has expired", "certificate is not yet valid")
-
-
-def _only_dates(errors: Sequence[str]) -> bool:
-    """sslyze rejected the chain only for its dates, which `now` judges instead."""
-    return bool(errors) and all(any(d in e for d in _DATE_ERRORS) for e in errors)
 
 
 def _trusted_by(

@@ -21,7 +21,7 @@ from sslyze import TrustStore
 
 from certgate import x509 as core
 from certgate.errors import ArtifactError
-from certgate.files.pem import read_bytes
+from certgate.files.pem import CERT_LABELS, as_text, b64decode, find_pems, read_bytes
 from certgate.inventory import TRUST_STORES
 
 DEFAULT_TRUST: tuple[str, ...] = ("mozilla", "microsoft")  # manual 5.4: the OS root stores
@@ -114,14 +114,18 @@ def read_trust_file(path: Path) -> list[x509.Certificate]:
     except ArtifactError as exc:
         raise ScanConfigError(f"trust file {exc}") from None
     try:
-        if b"-----BEGIN" in data:
-            return x509.load_pem_x509_certificates(data)
-        return [x509.load_der_x509_certificate(data)]
-    except ValueError:
+        if data[:1] == b"\x30":
+            return [x509.load_der_x509_certificate(data)]
+        blocks = [b for b in find_pems(as_text(data)) if b.label in CERT_LABELS]
+        found = [x509.load_der_x509_certificate(b64decode(b.body)) for b in blocks]
+    except (ValueError, ArtifactError):
+        found = []
+    if not found:
         raise ScanConfigError(
             f"trust file {path}: not a PEM or DER certificate (nor a store name: "
             f"{', '.join(TRUST_STORES)})"
-        ) from None
+        )
+    return found
 
 
 def _write_pem(certs: Sequence[x509.Certificate], workdir: Path) -> Path:

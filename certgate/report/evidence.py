@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from html import escape
 
+from certgate.errors import ArtifactError
 from certgate.files.facts import (
     BundleFacts,
     CertificateFacts,
@@ -30,7 +31,10 @@ def evidence_of(values: Iterable[object]) -> list[str]:
     blocks: list[str] = []
     for value in values:
         for item in _parts(value):
-            block = _block(item)
+            try:
+                block = _block(item)
+            except ArtifactError as exc:  # a part that cannot be read is shown as such
+                block = f"<p>{escape(str(exc))}</p>"
             if block:
                 blocks.append(block)
     return blocks
@@ -141,7 +145,7 @@ def _block(value: object) -> str | None:
     if isinstance(value, SubjectFacts):
         return _table(
             value.source,
-            [("subject", value.rfc4514()), ("SAN DNS", ", ".join(value.dns_names) or "(none)")],
+            [("subject", value.rfc4514()), ("SAN DNS", san_text(value))],
         )
     if isinstance(value, KeyFacts):
         return _table(
@@ -150,12 +154,20 @@ def _block(value: object) -> str | None:
     return None
 
 
+def san_text(subject: SubjectFacts) -> str:
+    """The SAN DNS names as evidence shows them, or why they could not be read (never raises:
+    evidence is shown for the items whose part was unreadable too)."""
+    if subject.san_dns is None:
+        return f"(unreadable: {subject.san_problem})"
+    return ", ".join(subject.san_dns) or "(none)"
+
+
 def certificate_html(cert: CertificateFacts) -> str:
     """One certificate: subject, issuer, dates, key, fingerprint and its PEM."""
     rows = [
         ("subject", cert.subject.rfc4514()),
         ("issuer", cert.issuer),
-        ("SAN DNS", ", ".join(cert.subject.dns_names) or "(none)"),
+        ("SAN DNS", san_text(cert.subject)),
         ("serial", cert.serial),
         ("valid", f"{day(cert.not_before)} to {day(cert.not_after)}"),
         ("key", cert.key.describe()),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from certgate import __version__
 
@@ -46,6 +46,13 @@ class ResultRow:
         }
 
 
+def stable_nodeid(nodeid: str) -> str:
+    """``checks/test_keys.py::test_rsa_2048[shop:csr]`` wherever the checks were collected
+    from (the repository, or the installed package seen from any working directory)."""
+    path, _, rest = nodeid.partition("::")
+    return f"checks/{PurePosixPath(path).name}::{rest}" if rest else nodeid
+
+
 @dataclass
 class Results:
     """Every row of the run; written to ``path`` by :meth:`finish`. ``as_of`` is the time
@@ -60,7 +67,7 @@ class Results:
 
     def record(self, row: ResultRow) -> None:
         """Add an item's verdict (an item reports once, when its outcome is known)."""
-        self.rows.append(row)
+        self.rows.append(replace(row, nodeid=stable_nodeid(row.nodeid)))
 
     def summary(self) -> dict[str, int]:
         """How many items came to each outcome."""

@@ -127,7 +127,7 @@ def test_installed_audit_in_the_administrators_folder(fresh: Path, tmp_path: Pat
     assert {r["outcome"] for r in rows} == {"passed"}
     assert {"csr-format", "rsa-2048", "chain-links", "pfx-contents"} <= {r["control"] for r in rows}
     # nodeids stay readable: the check's file and name, no site-packages path
-    assert "test_keys.py::test_rsa_2048[shop:csr]" in {r["nodeid"] for r in rows}
+    assert "checks/test_keys.py::test_rsa_2048[shop:csr]" in {r["nodeid"] for r in rows}
     assert not any("site-packages" in r["nodeid"] for r in rows)
     assert (folder / "reports" / "report.html").is_file()
     assert (folder / "reports" / "junit.xml").is_file()

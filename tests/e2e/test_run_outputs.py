@@ -160,3 +160,68 @@ def test_collect_only_lists_host_items_without_looking_names_up(tmp_path):
     assert "test_https_binding[pinned@192.0.2.7:443]" in done.stdout
     assert "unresolved" not in done.stdout
     assert not (tmp_path / "reports" / "results.json").exists()
+
+
+def test_an_admin_repository_with_its_own_testpaths_still_audits(tmp_path):
+    """Issue 10 review: a project's own `testpaths = ["tests"]` are its tests; an audit asked
+    for with --targets runs the shipped checks, never only the project's tests (a gate must
+    not pass having audited nothing)."""
+    folder = audit_folder(tmp_path / "repo")
+    (folder / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n', encoding="utf-8"
+    )
+    (folder / "tests").mkdir()
+    (folder / "tests" / "test_app.py").write_text("def test_app():\n    pass\n", "utf-8")
+    done = run(folder, "--targets", "targets.yaml", env={"SHOP_PFX_PASSWORD": PFX_PASSWORD})
+    rows = done.json["results"]
+    assert done.status == 0, done.stdout[-2000:]
+    assert {"csr-format", "rsa-2048", "validity"} <= {r["control"] for r in rows}
+    assert "test_app" not in done.stdout
+
+
+def test_only_the_projects_tests_with_an_audit_asked_for_is_refused(tmp_path):
+    folder = audit_folder(tmp_path / "repo")
+    (folder / "tests").mkdir()
+    (folder / "tests" / "test_app.py").write_text("def test_app():\n    pass\n", "utf-8")
+    done = run(folder, "--targets", "targets.yaml", "tests")
+    assert done.status == 4
+    assert "hold none of certgate's checks" in done.stdout + done.stderr
+
+
+def test_now_with_a_time_zone_is_recorded_in_utc(tmp_path):
+    folder = audit_folder(tmp_path / "audit")
+    env = {"SHOP_PFX_PASSWORD": PFX_PASSWORD}
+    done = run(folder, "--targets", "targets.yaml", "--now", "2027-11-30T07:00:00+08:00", env=env)
+    assert done.json["as_of"] == "2027-11-29T23:00:00Z"
+
+
+def test_an_unreadable_san_makes_only_the_items_that_need_it_errors(tmp_path):
+    """A subjectAltName nobody can read (openssl writes it as told): cn-hostname needs it to
+    cover the host and is an error naming the part; the other items are judged; the report
+    shows the evidence and the run does not crash (review of issue 9)."""
+    import subprocess
+
+    folder = tmp_path / "audit"
+    folder.mkdir()
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+            "-keyout", str(folder / "k.pem"), "-subj", "/CN=other.example.com.tw",
+            "-days", "30", "-addext", "subjectAltName=DER:30:05:82:09:61",
+            "-out", str(folder / "server.cer"),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    (folder / "targets.yaml").write_text(
+        "targets:\n  - {name: shop, host: shop.example.com.tw, certificate: server.cer}\n",
+        encoding="utf-8",
+    )
+    done = run(folder, "--targets", "targets.yaml", "-k", "not https and not chain")
+    assert done.status == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    rows = {r["control"]: r for r in done.json["results"] if r["subject"] == "certificate"}
+    assert rows["cn-hostname"]["outcome"] == "error"
+    assert "cannot read its subjectAltName" in rows["cn-hostname"]["message"]
+    assert rows["subject-english"]["outcome"] == "passed"
+    assert rows["rsa-2048"]["outcome"] == "passed"
+    assert "(unreadable: " in (folder / "reports" / "report.html").read_text("utf-8")

@@ -230,3 +230,20 @@ def test_the_labs_rc2_stand_in_reads_as_rc2_40(issued):
     leaf, chains = issued
     data = files._rc2_stand_in(leaf, [chains.uca.cert])
     assert read_structure(data).parts[0].policy_name == "rc2-40"
+
+
+@pytest.mark.parametrize("shape", ["padded", "ber"])
+def test_a_padded_or_ber_pfx_opens_without_cryptographys_fallback_warning(issued, shape):
+    """Windows exports BER and pads; openssl reads both. The self-tests turn warnings into
+    errors, so cryptography's 'falling back to BER' warning would fail this test."""
+    from certgate.files.keys import PasswordSource, pfx_facts, pfx_protection
+
+    data = _pfx(issued, "aes256")
+    data = data + bytes(37) if shape == "padded" else to_ber(data)
+    password = PasswordSource("CERTGATE_TEST_PFX", "pfx_password_env")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CERTGATE_TEST_PFX", files.LAB_PASSWORDS[files.PFX_PASSWORD_ENV])
+        facts = pfx_facts(data, "PFX odd.pfx", password)
+    assert facts.key is not None
+    assert facts.key_certificate is not None
+    assert pfx_protection(data, "PFX odd.pfx").parts

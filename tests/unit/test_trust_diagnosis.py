@@ -114,3 +114,17 @@ def test_a_chain_sslyze_rejects_for_no_reason_found_here_is_other(chains: Chains
     )
     assert found is not None
     assert found.problems == (TrustProblem.OTHER,)
+
+
+def test_a_path_rejected_only_for_its_dates_is_judged_as_of_now(chains: Chains):
+    """sslyze validates at the real time; --now moves the dates, nothing else."""
+    from certgate.hosts.trust import complete, validated
+
+    sent = [leaf(chains.uca).cert, chains.uca.cert]
+    walk = core.issuer_walk(sent[0], sent[1:], anchors(chains.root))
+    assert validated(walk, False, ["certificate has expired"])
+    assert not validated(walk, False, ["certificate has expired", "unable to get issuer"])
+    assert complete(walk, False)
+    alone = core.issuer_walk(sent[0], [], anchors(chains.root4))
+    assert not validated(alone, False, ["certificate has expired"])
+    assert not complete(alone, False)
