@@ -102,14 +102,26 @@ DEFAULT_TARGETS = "targets.yaml"
 
 def audit_requested(config: pytest.Config, targets_option: str | None) -> bool:
     """Whether this pytest run is an audit: ``--targets`` given, the ini file names
-    ``certgate_targets``, or a ``targets.yaml`` sits in pytest's root directory.
+    ``certgate_targets``, or a ``targets.yaml`` sits in pytest's root directory or in the
+    folder pytest was started in.
 
-    Any other run in the same environment (a project's own tests, certgate's self-tests) is
-    left alone: no inventory read, no report written, no option or test path changed.
+    The second folder matters when no ini file chose the root directory: pytest picks it
+    before it knows certgate's options, so ``--reports-dir DIR`` written with a space makes an
+    existing DIR the root directory. Any other run in the same environment (a project's own
+    tests, certgate's self-tests) is left alone: no inventory read, no report written.
     """
     if targets_option or config.getini("certgate_targets"):
         return True
-    return (config.rootpath / DEFAULT_TARGETS).is_file()
+    return _default_targets(config) is not None
+
+
+def _default_targets(config: pytest.Config) -> Path | None:
+    """``targets.yaml`` of the root directory; else, when no ini file chose that root
+    directory (an existing ``--reports-dir DIR`` did), of the folder pytest was started in."""
+    folders = [config.rootpath]
+    if config.inipath is None:
+        folders.append(config.invocation_params.dir)
+    return next((f / DEFAULT_TARGETS for f in folders if (f / DEFAULT_TARGETS).is_file()), None)
 
 
 def pytest_load_initial_conftests(
@@ -211,8 +223,9 @@ def _targets_path(config: pytest.Config) -> Path:
     given: str | None = config.getoption("targets")
     if given:
         return Path(os.path.normpath(config.invocation_params.dir / given))
-    named: str = config.getini("certgate_targets") or DEFAULT_TARGETS
-    return Path(os.path.normpath(config.rootpath / named))
+    named: str = config.getini("certgate_targets")
+    found = config.rootpath / named if named else _default_targets(config)
+    return Path(os.path.normpath(found or config.rootpath / DEFAULT_TARGETS))
 
 
 def _reports_dir(config: pytest.Config) -> Path:

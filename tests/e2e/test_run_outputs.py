@@ -225,3 +225,16 @@ def test_an_unreadable_san_makes_only_the_items_that_need_it_errors(tmp_path):
     assert rows["subject-english"]["outcome"] == "passed"
     assert rows["rsa-2048"]["outcome"] == "passed"
     assert "(unreadable: " in (folder / "reports" / "report.html").read_text("utf-8")
+
+
+def test_reports_dir_with_a_space_works_on_the_second_run_too(tmp_path):
+    """pytest picks its root directory before it knows certgate's options, so an existing
+    `--reports-dir DIR` (space form) becomes the root directory; the audit must not care."""
+    folder = audit_folder(tmp_path / "audit")
+    out = tmp_path / "out"
+    env = {"SHOP_PFX_PASSWORD": PFX_PASSWORD}
+    for _ in range(2):  # the second time, DIR exists
+        done = run(folder, "--reports-dir", str(out), env=env)
+        assert done.status == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        assert (out / "results.json").is_file()
+        (out / "results.json").unlink()
