@@ -147,7 +147,9 @@ def merge(shards: Sequence[ShardDoc], reports: Path) -> Merged:
     """The shards' rows in the order one run has them, and the run's times."""
     check_shards(shards)
     first = min(shards, key=lambda s: s.index)
-    rows = sorted((r for s in sorted(shards, key=lambda s: s.index) for r in s.rows), key=_order(first))
+    rows = sorted(
+        (r for s in sorted(shards, key=lambda s: s.index) for r in s.rows), key=_order(first)
+    )
     results = Results(
         started=min(s.started for s in shards),
         as_of=min(s.as_of for s in shards),
@@ -209,10 +211,10 @@ class ReplayItem(pytest.Item):
             self.stash[WARNED] = self.row.message
             warnings.warn(ComplianceWarning(self.row.message), stacklevel=1)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         """As a check's failure reads under the audit's ``--tb`` (``no``: the message only)."""
-        style = self.config.getoption("tbstyle", "auto")
-        return self._repr_failure_py(excinfo, style="long" if style == "auto" else style)
+        given = style or self.config.getoption("tbstyle", "auto")
+        return self._repr_failure_py(excinfo, style="long" if given == "auto" else given)
 
     def reportinfo(self) -> tuple[str, int | None, str]:
         return self.nodeid.split("::")[0], None, self.nodeid.partition("::")[2]
@@ -240,7 +242,9 @@ class Replay:
 
             config.pluginmanager.register(HtmlReport(config), "certgate-html")
 
-    def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, items: list[pytest.Item]
+    ) -> None:
         items[:] = [self._item(session, row) for row in self.merged.results.rows]
 
     def _item(self, session: pytest.Session, row: ResultRow) -> ReplayItem:
@@ -259,7 +263,7 @@ class Replay:
             return report
         if report.when == "call":  # as certgate reports a waived failure: xfailed
             report.outcome = "skipped"
-            report.wasxfail = "waived: " + item.row.message.rpartition(_WAIVED_NOTE)[2][:-1]  # type: ignore[attr-defined]
+            report.wasxfail = "waived: " + item.row.message.rpartition(_WAIVED_NOTE)[2][:-1]
             report.certgate = (Outcome.WAIVED, item.row.message)  # type: ignore[attr-defined]
         return report
 

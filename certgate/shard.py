@@ -87,7 +87,9 @@ class ShardSelector:
         return self.shard.owns(position) if position is not None else self.shard.index == 1
 
     @pytest.hookimpl(trylast=True)  # after certgate has seen the whole inventory
-    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
         checks = list(dict.fromkeys(i.nodeid.split("[")[0] for i in items))
         self.results.extra["shard"] = self.order(checks)
         kept = [i for i in items if self.keeps(i)]
@@ -125,4 +127,6 @@ class ShardSelector:
 
     def pytest_report_header(self) -> list[str]:
         first, step = self.shard.index, self.shard.count
-        return [f"certgate: shard {self.shard}: targets {first}, {first + step}, ... of the inventory"]
+        return [
+            f"certgate: shard {self.shard}: targets {first}, {first + step}, ... of the inventory"
+        ]
