@@ -44,12 +44,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_scan  # noqa: E402
-from bench_scan import HOST, REPO, Setup  # noqa: E402
-from cryptography.hazmat.primitives import serialization  # noqa: E402
+import bench_scan
+from bench_scan import HOST, REPO, Setup
+from cryptography.hazmat.primitives import serialization
 
-from certgate.hosts.facts import Endpoint  # noqa: E402
-from certgate.lab import demo, pki  # noqa: E402
+from certgate.hosts.facts import Endpoint
+from certgate.lab import demo, pki
 
 PORT = 443
 LIMIT_MIB = 150
@@ -99,7 +99,10 @@ def _write_pki(folder: Path) -> tuple[Path, Path]:
     """The lab CA's root, and the leaf + intermediate + key nginx serves; (root, leaf)."""
     chains = demo.make_chains()
     leaf = pki.make_leaf(
-        pki.name(C="TW", O="certgate Lab", CN=HOST), chains.uca, key=pki.pooled_key(), dns_names=[HOST]
+        pki.name(C="TW", O="certgate Lab", CN=HOST),
+        chains.uca,
+        key=pki.pooled_key(),
+        dns_names=[HOST],
     )
     root_file = pki.write(folder / "root.cer", chains.root.pem)
     leaf_file = pki.write(folder / "server.cer", leaf.pem)
@@ -125,7 +128,9 @@ def lab(count: int, rtt_ms: float) -> Iterator[Lab]:
             subprocess.run(in_namespace(namespace, "ip", "link", "set", "lo", "up"), check=True)
             if rtt_ms:
                 delayer = _start_delay(namespace, rtt_ms / 2000)
-            subprocess.run(in_namespace(namespace, "nginx", "-c", str(folder / "nginx.conf")), check=True)
+            subprocess.run(
+                in_namespace(namespace, "nginx", "-c", str(folder / "nginx.conf")), check=True
+            )
             endpoints = tuple(Endpoint(HOST, address(i), PORT) for i in range(count))
             workdir = folder / "work"
             workdir.mkdir()
@@ -234,13 +239,16 @@ def main() -> int:
     parser.add_argument("--rtt-ms", type=float, default=50.0, help="round trip (0: plain loopback)")
     parser.add_argument("-r", "--rounds", type=int, default=1)
     parser.add_argument("--only", action="append", choices=["floor", "sslyze", "audit"])
+    parser.add_argument("--profile", type=Path, help="cProfile the audit into this file")
     parser.add_argument("--floor", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor:
         return floor(args.floor[0], int(args.floor[1]))
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # N sockets at once, inherited
-    print(f"N = {args.n}, RTT {args.rtt_ms:g} ms, {args.rounds} round(s); MiB = peak RSS", flush=True)
+    print(
+        f"N = {args.n}, RTT {args.rtt_ms:g} ms, {args.rounds} round(s); MiB = peak RSS", flush=True
+    )
     with lab(args.n, args.rtt_ms) as lab_:
         setup = lab_.setup
         contenders = {
@@ -248,6 +256,12 @@ def main() -> int:
             "sslyze": (sslyze_command(setup), REPO),
             "audit": (bench_scan.certgate_audit(setup), bench_scan.audit_folder(setup)),
         }
+        if args.profile:  # the main thread's profile: phases; the scan's threads show as waits
+            audit = contenders["audit"]
+            contenders["audit"] = (
+                [*audit[0][:1], "-m", "cProfile", "-o", str(args.profile.resolve()), *audit[0][1:]],
+                audit[1],
+            )
         results = [
             measure(lab_, name, argv, cwd, args.rounds)
             for name, (argv, cwd) in contenders.items()
