@@ -90,6 +90,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="never fetch a missing issuer from its URL (AIA caIssuers) to name it",
     )
+    group.addoption(
+        "--shard",
+        default=None,
+        metavar="K/N",
+        help="audit only shard K of N: every N-th target of the inventory, from the K-th "
+        "(merge the shards' results.json with python -m certgate.merge)",
+    )
     parser.addini(
         "certgate_targets",
         f"inventory to audit, relative to the root directory (default: {DEFAULT_TARGETS})",
@@ -198,6 +205,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     _default_outputs(config, reports)
     _shipped_checks_display(config)
+    _register_shard(config)
     config.pluginmanager.register(
         Recorder(config.stash[RESULTS], config.stash[GATHERER].hosts), "certgate-results"
     )
@@ -207,9 +215,23 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(HtmlReport(config), "certgate-html")
 
 
+def _register_shard(config: pytest.Config) -> None:
+    """``--shard K/N``: this run audits every N-th target (certgate/shard.py)."""
+    given: str | None = config.getoption("shard")
+    if given is None:
+        return
+    from certgate.shard import Shard, ShardSelector
+
+    selector = ShardSelector(
+        Shard.parse(given), config.stash[INVENTORY], config.stash[WAIVERS], config.stash[RESULTS]
+    )
+    config.stash[GATHERER].hosts.not_looked_up = selector.others()
+    config.pluginmanager.register(selector, "certgate-shard")
+
+
 def _refuse_audit_options(config: pytest.Config) -> None:
     """An audit option in a run that audits nothing is a mistake: say so (exit 4)."""
-    for name in ("waivers", "reports_dir", "now"):
+    for name in ("waivers", "reports_dir", "now", "shard"):
         if config.getoption(name) is not None:
             raise pytest.UsageError(
                 f"--{name.replace('_', '-')} is a certgate audit option, but this run audits "

@@ -30,6 +30,8 @@ class HostGatherer:
         self.timeout = timeout
         # False (--collect-only): no DNS; a name without `addresses` is listed by name.
         self.look_up = look_up
+        # Other shards' targets (--shard): listed by name, never looked up by this one.
+        self.not_looked_up: frozenset[str] = frozenset()
         # A missing issuer is looked up by its URL (AIA) unless --offline; once per URL.
         self.fetcher = IssuerFetcher(timeout, offline)
         self._endpoints: dict[str, tuple[tuple[Endpoint, ...], str | None]] = {}
@@ -50,7 +52,7 @@ class HostGatherer:
 
         def one(target: Target) -> tuple[list[Endpoint], str | None]:
             assert target.host is not None
-            if not self.look_up and not target.addresses:
+            if (not self.look_up or target.name in self.not_looked_up) and not target.addresses:
                 return [Endpoint(target.host, target.host, target.port)], None
             return resolve(target.host, target.port, target.addresses, timeout=self.timeout)
 

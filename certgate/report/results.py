@@ -64,6 +64,7 @@ class Results:
     path: Path
     rows: list[ResultRow] = field(default_factory=list)
     finished: datetime | None = None
+    extra: dict[str, object] = field(default_factory=dict)  # e.g. "shard" (certgate/shard.py)
 
     def record(self, row: ResultRow) -> None:
         """Add an item's verdict (an item reports once, when its outcome is known)."""
@@ -102,6 +103,7 @@ class Results:
             "finished": _iso(self.finished or self.started),
             "as_of": _iso(self.as_of),
             "targets": _display_path(self.targets_file),
+            **self.extra,
             "results": [r.as_json() for r in self.rows],
             "summary": self.summary(),
         }

@@ -59,3 +59,79 @@ def test_gitlab_ci_example():
     never_on_schedule = doc["deploy"]["rules"][0]
     assert never_on_schedule == {"if": '$CI_PIPELINE_SOURCE == "schedule"', "when": "never"}
     assert "masked CI/CD variables" in (REPO / "docs" / "ci" / "gitlab-ci.yml").read_text("utf-8")
+
+
+# --- the sharded examples: N jobs audit a shard each, a final job merges -----------------------
+
+_VAR = r"(\$\{\{ [\w.-]+ \}\}|\$\w+)"  # ${{ matrix.shard }} or $CI_NODE_INDEX
+SHARD_GATE = re.compile(
+    rf"^pytest --targets targets\.yaml --strict --shard={_VAR}/{_VAR}(?: (.*))?$"
+)
+MERGE = re.compile(r"^python -m certgate\.merge --reports-dir reports (\S+/results\.json)$")
+
+
+def _runs(steps: list[dict[Any, Any]]) -> list[str]:
+    return [s["run"] for s in steps if "run" in s]
+
+
+def test_github_actions_shards_example():
+    doc = _load("github-actions-shards.yml")
+    audit, merge = doc["jobs"]["audit"], doc["jobs"]["merge"]
+    assert audit["strategy"]["fail-fast"] is False
+    shards = audit["strategy"]["matrix"]["shard"]
+    assert shards == list(range(1, len(shards) + 1))
+    install, gate = _runs(audit["steps"])
+    assert PINNED.match(install)
+    found = SHARD_GATE.match(gate)
+    assert found, gate
+    assert found.groups()[:2] == ("${{ matrix.shard }}", "${{ strategy.job-total }}")
+    env = next(s for s in audit["steps"] if s.get("run") == gate)["env"]
+    assert env["SHOP_PFX_PASSWORD"] == "${{ secrets.SHOP_PFX_PASSWORD }}"
+    upload = next(s for s in audit["steps"] if str(s.get("uses", "")).startswith("actions/upload"))
+    assert upload["if"] == "always()"
+    assert upload["with"]["path"] == "reports/"
+    assert upload["with"]["name"] == "certgate-shard-${{ matrix.shard }}"
+    assert merge["needs"] == "audit"
+    assert merge["if"] == "always()"
+    download = next(s for s in merge["steps"] if str(s.get("uses", "")).startswith("actions/down"))
+    assert download["with"] == {"pattern": "certgate-shard-*", "path": "shards"}
+    merge_install, merged = _runs(merge["steps"])
+    assert merge_install == install
+    assert MERGE.match(merged)
+    assert MERGE.match(merged)[1] == "shards/*/results.json"  # type: ignore[index]
+    assert doc["jobs"]["deploy"]["needs"] == "merge"
+    assert doc["jobs"]["deploy"]["if"] == "github.event_name == 'push'"
+
+
+def test_gitlab_ci_shards_example():
+    doc = _load("gitlab-ci-shards.yml")
+    audit, report = doc["certificate-audit"], doc["certificate-report"]
+    assert isinstance(audit["parallel"], int)
+    assert audit["parallel"] > 1
+    install, gate = audit["script"]
+    assert PINNED.match(install)
+    found = SHARD_GATE.match(gate)
+    assert found, gate
+    assert found.groups() == (
+        "$CI_NODE_INDEX",
+        "$CI_NODE_TOTAL",
+        "--reports-dir=reports/shard-$CI_NODE_INDEX",
+    )
+    assert audit["artifacts"] == {"when": "always", "paths": ["reports/"]}
+    assert report["needs"] == ["certificate-audit"]
+    assert report["when"] == "always"
+    merge_install, merged = report["script"]
+    assert merge_install == install
+    assert MERGE.match(merged)
+    assert MERGE.match(merged)[1] == "reports/shard-*/results.json"  # type: ignore[index]
+    assert report["artifacts"]["reports"]["junit"] == "reports/junit.xml"
+    assert doc["deploy"]["needs"] == ["certificate-report"]
+    assert doc["stages"] == ["audit", "report", "deploy"]
+
+
+def test_shard_commands_parse():
+    """The commands as CI expands them are options certgate accepts."""
+    from certgate.shard import Shard
+
+    for index in range(1, 5):
+        assert Shard.parse(f"{index}/4").owns(index - 1)
