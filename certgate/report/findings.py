@@ -79,7 +79,7 @@ def _by_control(rows: Sequence[ResultRow], outcome: Outcome, anchors: dict[Cell,
         body.extend(_finding_row(row, anchors) for row in group)
     return (
         f'<h3 class="certgate-{outcome.value}">{HEADINGS[outcome]}: {_items(len(hits))}</h3>'
-        f'<table class="certgate-findings certgate-{outcome.value}"><thead><tr><th>Target</th>'
+        f'<table class="certgate-findings"><thead><tr><th>Target</th>'
         "<th>Control</th><th>Item</th><th>Finding</th></tr></thead>"
         f"{''.join(body)}</table>"
     )

@@ -72,6 +72,7 @@ class HtmlReport:
     @pytest.hookimpl(tryfirst=True)  # before pytest-html writes the report
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self._environment()["certgate finished"] = stamp(datetime.now(UTC))
+        self._environment()["trust stores (sslyze)"] = trust_store_dates()  # now that it scanned
         if self._report_data is not None:
             self._count_certgate_outcomes(self._report_data)
 
@@ -271,13 +272,15 @@ _CSS = (
     "h3.certgate-failed,h3.certgate-warning,h3.certgate-error,h3.certgate-waived{padding:2px 6px}"
     ".certgate-findings{border-collapse:collapse;margin:4px 0 12px;width:100%}"
     ".certgate-findings th,.certgate-findings td{border:1px solid #ddd;padding:3px 6px;"
-    "text-align:left;vertical-align:top;font-weight:normal;background:#fff}"
+    "text-align:left;vertical-align:top;font-weight:normal;color:#222}"
     ".certgate-group td{background:#f4f4f4}.certgate-fix{margin:2px 0}"
     ".certgate-name{white-space:nowrap}.certgate-cause{margin:6px 0 10px}"
     ".certgate-cause p{margin:2px 0}.certgate-picture{display:block;margin:6px 0;max-width:100%}"
     ".certgate-evidence{border-collapse:collapse;margin:6px 0;font-size:12px}"
     ".certgate-evidence th,.certgate-evidence td{border:1px solid #ddd;padding:2px 6px;"
     "text-align:left}"
+    "#certgate-matrix,.certgate-picture,.certgate-findings{print-color-adjust:exact;"
+    "-webkit-print-color-adjust:exact}#environment td{color:#222}"
     "@media print{@page{size:A4 landscape;margin:10mm}"
     "body{min-width:0}#results-table,.controls,.filters,.filter,.summary__reload,"
     ".summary__spacer,.certgate-interactive"

@@ -139,7 +139,7 @@ def outcome_bars_svg(rows: Sequence[ResultRow], controls: Sequence[str]) -> str:
 def _bar(control: str, counts: Counter[Outcome], index: int, most: int) -> str:
     y = 14 + ROW * index
     x = float(LABEL)
-    width = WIDTH - LABEL - 120
+    width = WIDTH - LABEL - 240
     segments = []
     for outcome in Outcome:
         if counts[outcome]:
