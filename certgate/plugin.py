@@ -673,12 +673,14 @@ class Recorder:
             terminalreporter.section("certgate: per target")
             for line in lines:
                 terminalreporter.line(line)
-        warned = [r for r in self.results.rows if r.outcome is Outcome.WARNING]
-        if warned:
-            terminalreporter.section("certgate: warnings")
-            for row in warned:
+        # pytest's short summary lists failures and errors; these two are certgate's own
+        noted = [r for r in self.results.rows if r.outcome in (Outcome.WARNING, Outcome.WAIVED)]
+        if noted:
+            terminalreporter.section("certgate: warnings and waived items")
+            for row in noted:
+                word = row.outcome.value.upper()
                 terminalreporter.line(
-                    f"WARNING {row.target} {row.control} {row.subject} - {row.message}"
+                    f"{word} {row.target} {row.control} {row.subject} - {row.message}"
                 )
         self._changes(terminalreporter)
         if scanned:
