@@ -21,13 +21,15 @@ import pytest
 from certgate import ComplianceWarning
 from certgate.controls import CATALOGUE, Artifact, Severity
 from certgate.errors import ArtifactError
+from certgate.files.facts import CertificateFacts
 from certgate.files.gather import Gatherer
 from certgate.hosts.gather import UNRESOLVED, HostGatherer
 from certgate.inventory import Inventory, InventoryError, load_inventory
 from certgate.items import ItemRef, facts_fixtures, item_refs, resolve
 from certgate.pages.fetch import PageGatherer
+from certgate.report.changes import CompareError, EarlierRun, load_earlier
 from certgate.report.progress import ScanProgress
-from certgate.report.results import Outcome, ResultRow, Results
+from certgate.report.results import CertificateDate, Outcome, ResultRow, Results, stable_nodeid
 from certgate.stash import (
     ACTIVE,
     AUDITED,
@@ -83,6 +85,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=5.0,
         metavar="SECONDS",
         help="bound on each network step of a host scan (default 5)",
+    )
+    group.addoption(
+        "--compare",
+        default=None,
+        metavar="PATH",
+        help="an earlier results.json: report new failures, fixed items, targets added/removed",
     )
     group.addoption(
         "--offline",
@@ -202,6 +210,7 @@ def pytest_configure(config: pytest.Config) -> None:
         as_of=config.stash[NOW],
         targets_file=_targets_path(config),
         path=reports / "results.json",
+        earlier=_load_earlier(config),
     )
     _default_outputs(config, reports)
     _shipped_checks_display(config)
@@ -231,12 +240,23 @@ def _register_shard(config: pytest.Config) -> None:
 
 def _refuse_audit_options(config: pytest.Config) -> None:
     """An audit option in a run that audits nothing is a mistake: say so (exit 4)."""
-    for name in ("waivers", "reports_dir", "now", "shard"):
+    for name in ("waivers", "reports_dir", "now", "shard", "compare"):
         if config.getoption(name) is not None:
             raise pytest.UsageError(
                 f"--{name.replace('_', '-')} is a certgate audit option, but this run audits "
                 f"nothing: give --targets PATH, or run where {DEFAULT_TARGETS} is"
             )
+
+
+def _load_earlier(config: pytest.Config) -> EarlierRun | None:
+    """``--compare PATH``: the earlier results.json, read before anything is audited."""
+    given: str | None = config.getoption("compare")
+    if not given:
+        return None
+    try:
+        return load_earlier(config.invocation_params.dir / given)
+    except CompareError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _targets_path(config: pytest.Config) -> Path:
@@ -563,8 +583,10 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, o
     except AssertionError as exc:
         message = assertion_message(exc)
         pyfuncitem.stash[WARNED] = message
-        # Under -W error::certgate.ComplianceWarning this raises and the item fails.
-        warnings.warn(ComplianceWarning(message), stacklevel=1)
+        # Under -W error::certgate.ComplianceWarning this raises and the item fails; else the
+        # item's own outcome (warning) says it, not pytest's warnings summary a second time.
+        with warnings.catch_warnings(record=True):
+            warnings.warn(ComplianceWarning(message), stacklevel=1)
         return True
 
 
@@ -582,6 +604,9 @@ def pytest_runtest_makereport(
     control = item.stash.get(ITEM_CONTROL, None)
     if control is None:
         return report
+    # One name per item in every output (terminal, junit.xml, report.html, results.json),
+    # wherever the checks were collected from: checks/test_keys.py::test_rsa_2048[shop:csr].
+    report.nodeid = stable_nodeid(report.nodeid)
     outcome, message = _classify(item, call, report)
     if outcome is Outcome.FAILED:
         outcome, message = _waive(item, report, message)
@@ -630,11 +655,47 @@ def _classify(
 
 
 class Recorder:
-    """Collects one result row per item and writes results.json when the session ends."""
+    """Collects one result row per item and writes results.json when the session ends; the
+    terminal counts certgate's outcomes (a warning is not a pass, a waived item not xfailed)."""
 
     def __init__(self, results: Results, hosts: HostGatherer) -> None:
         self.results = results
         self.hosts = hosts
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if call.when == "call":
+            self._note_certificate(item)
+        return report
+
+    def _note_certificate(self, item: pytest.Item) -> None:
+        """The server certificate a renewal-window item judged, for the expiry timeline."""
+        funcargs = getattr(item, "funcargs", {})
+        leaf, ref = funcargs.get("leaf"), item.stash.get(ITEM_REF, None)
+        if not isinstance(leaf, CertificateFacts) or ref is None:
+            return
+        self.results.note_certificate(
+            CertificateDate(
+                target=ref.target.name,
+                subject=ref.subject,
+                name=leaf.subject.rfc4514(),
+                not_after=leaf.not_after,
+                window_days=ref.target.policy.renewal_warning_days,
+            )
+        )
+
+    def pytest_report_teststatus(
+        self, report: pytest.TestReport
+    ) -> tuple[str, str, str | tuple[str, dict[str, bool]]] | None:
+        verdict: tuple[Outcome, str] | None = getattr(report, "certgate", None)
+        if verdict is None or verdict[0] not in (Outcome.WARNING, Outcome.WAIVED):
+            return None
+        if verdict[0] is Outcome.WARNING:
+            return "warning", "W", ("WARNING", {"yellow": True})
+        return "waived", "w", ("WAIVED", {"blue": True})
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         verdict: tuple[Outcome, str] | None = getattr(report, "certgate", None)
@@ -658,15 +719,41 @@ class Recorder:
             self.results.finish(datetime.now(UTC))
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        """One line per target: how its items came out."""
+        """One line per target, the warnings, what changed, and the one count."""
         lines = self.results.target_lines()
         scanned = self.hosts.summary()
         if lines:
             terminalreporter.section("certgate: per target")
             for line in lines:
                 terminalreporter.line(line)
+        # pytest's short summary lists failures and errors; these two are certgate's own
+        noted = [r for r in self.results.rows if r.outcome in (Outcome.WARNING, Outcome.WAIVED)]
+        if noted:
+            terminalreporter.section("certgate: warnings and waived items")
+            for row in noted:
+                word = row.outcome.value.upper()
+                terminalreporter.line(
+                    f"{word} {row.target} {row.control} {row.subject} - {row.message}"
+                )
+        self._changes(terminalreporter)
         if scanned:
             terminalreporter.line(f"certgate: {scanned}")
+        if self.results.rows:
+            terminalreporter.line(f"certgate: {self.results.counts_text()}")
+
+    def _changes(self, terminalreporter: pytest.TerminalReporter) -> None:
+        changes = self.results.changes()
+        if changes is None:
+            return
+        terminalreporter.section("certgate: changes since the last audit")
+        terminalreporter.line(
+            f"compared with {changes.compared_with} (as of {changes.compared_as_of})"
+        )
+        terminalreporter.line(changes.headline())
+        for change in changes.new_failures:
+            terminalreporter.line(f"NEW   {change.describe()}")
+        for change in changes.fixed:
+            terminalreporter.line(f"FIXED {change.describe()}")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

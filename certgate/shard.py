@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import pytest
 
 from certgate.inventory import Inventory
-from certgate.report.results import Results
+from certgate.report.results import Results, stable_nodeid
 from certgate.stash import ITEM_REF
 from certgate.waivers import Waiver
 
@@ -90,7 +90,8 @@ class ShardSelector:
     def pytest_collection_modifyitems(
         self, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
-        checks = list(dict.fromkeys(i.nodeid.split("[")[0] for i in items))
+        # named as results.json names them (checks/<file>::<test>), wherever collected from
+        checks = list(dict.fromkeys(stable_nodeid(i.nodeid).split("[")[0] for i in items))
         self.results.extra["shard"] = self.order(checks)
         kept = [i for i in items if self.keeps(i)]
         others = [i for i in items if not self.keeps(i)]

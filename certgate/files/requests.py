@@ -126,7 +126,9 @@ def _request_subject(csr: x509.CertificateSigningRequest, source: str) -> Subjec
         problem = None
     except ValueError as exc:
         names, problem = None, f"cryptography refuses its extension request ({_first_line(exc)})"
-    return subject_facts(csr.subject, source, names, problem)
+    with warnings.catch_warnings():  # cryptography parses the subject lazily: C=TWN warns here
+        warnings.simplefilter("ignore")
+        return subject_facts(csr.subject, source, names, problem)
 
 
 def _request_key(

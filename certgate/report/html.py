@@ -1,7 +1,10 @@
-"""pytest-html hooks: columns, title, summary matrix, remediation and evidence.
+"""pytest-html hooks: certgate's one count, findings first, pictures, changes; printable.
 
-Registered only when pytest-html is active. Every value from certificates, files or the
-targets file is escaped; nothing here ever reads a private key or a password.
+Registered only when pytest-html is active. pytest-html counts and filters pytest's outcomes
+with a fixed set of filter names (its script knows no others): each certgate outcome is given
+one of those names (:data:`FILTER_KEY`) and its own label, so the filters, the rows and the
+header all count certgate's outcomes. Every value from certificates, files or the targets
+file is escaped; nothing here ever reads a private key or a password.
 """
 
 from __future__ import annotations
@@ -9,12 +12,16 @@ from __future__ import annotations
 from collections.abc import Generator, Iterable
 from datetime import UTC, datetime
 from html import escape
+from typing import Any
 
 import pytest
 
 from certgate.controls import CATALOGUE, Control
+from certgate.report.changes import Change, Changes
 from certgate.report.environment import stamp, trust_store_dates, versions
 from certgate.report.evidence import evidence_of
+from certgate.report.findings import Cell, findings, row_anchor
+from certgate.report.pictures import outcome_bars_svg, timeline_svg
 from certgate.report.results import Outcome, Results
 
 _RANK = {
@@ -31,6 +38,17 @@ _SYMBOL = {
     Outcome.ERROR: "ERROR",
     Outcome.WAIVED: "waived",
 }
+# pytest-html's script filters rows by these names only; each certgate outcome borrows one.
+FILTER_KEY = {
+    Outcome.PASSED: "passed",
+    Outcome.FAILED: "failed",
+    Outcome.WARNING: "xpassed",
+    Outcome.ERROR: "error",
+    Outcome.WAIVED: "xfailed",
+}
+_UNUSED_FILTERS = ("skipped", "rerun", "retried")
+# The results table lists findings first (pytest-html would put errors first).
+_TABLE_ORDER = (Outcome.FAILED, Outcome.WARNING, Outcome.ERROR, Outcome.WAIVED, Outcome.PASSED)
 
 
 class HtmlReport:
@@ -38,6 +56,7 @@ class HtmlReport:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        self._report_data: Any = None  # pytest-html's ReportData, handed over by its title hook
 
     @property
     def _results(self) -> Results:
@@ -53,6 +72,26 @@ class HtmlReport:
     @pytest.hookimpl(tryfirst=True)  # before pytest-html writes the report
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self._environment()["certgate finished"] = stamp(datetime.now(UTC))
+        self._environment()["trust stores (sslyze)"] = trust_store_dates()  # now that it scanned
+        if self._report_data is not None:
+            self._count_certgate_outcomes(self._report_data)
+
+    def _count_certgate_outcomes(self, data: Any) -> None:
+        """pytest-html's filters and table, counted and ordered by certgate's outcomes."""
+        summary = self._results.summary()
+        outcomes = {
+            FILTER_KEY[o]: {"label": o.value.capitalize(), "value": summary[o.value]}
+            for o in Outcome
+            if o.value in summary
+        }
+        for name in (*FILTER_KEY.values(), *_UNUSED_FILTERS):  # its script looks each one up
+            outcomes.setdefault(name, {"label": "", "value": 0})
+        data._outcomes = outcomes  # ReportData has no setter for the whole table
+        rank = {row.nodeid: _TABLE_ORDER.index(row.outcome) for row in self._results.rows}
+        tests = data.data["tests"]
+        ordered = sorted(tests, key=lambda nodeid: rank.get(nodeid, -1))
+        data.set_data("tests", {nodeid: tests[nodeid] for nodeid in ordered})
+        data.set_data("initialSort", "original")
 
     def _environment(self) -> dict[str, object]:
         """pytest-metadata's table, with what the audit ran with (set once)."""
@@ -69,20 +108,45 @@ class HtmlReport:
             table["targets file SHA-256"] = inventory.sha256
         return table
 
-    def pytest_html_report_title(self, report: object) -> None:
-        report.title = report_title(self._results)  # type: ignore[attr-defined]
+    def pytest_html_report_title(self, report: Any) -> None:
+        self._report_data = report
+        report.title = report_title(self._results)
 
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
-        cells.insert(1, '<th class="sortable" data-column-type="target">Target</th>')
-        cells.insert(2, '<th class="sortable" data-column-type="control">Control</th>')
-        cells.insert(3, '<th data-column-type="manual">Manual §</th>')
+        cells[1] = '<th class="sortable certgate-key" data-column-type="testId">Row</th>'
+        cells[1:1] = [
+            '<th class="sortable" data-column-type="target">Target</th>',
+            '<th class="sortable" data-column-type="control">Control</th>',
+            '<th data-column-type="manual">Manual §</th>',
+            '<th data-column-type="item">Item</th>',
+        ]
+        # read last for each row's "result": the pytest-html filter its outcome borrows
+        cells.append('<th class="sortable certgate-key" data-column-type="result"></th>')
 
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
         # a collection error's row is a CollectReport, which has no user properties
         props = {k: str(v) for k, v in getattr(report, "user_properties", ())}
-        cells.insert(1, f'<td class="col-target">{escape(props.get("target", ""))}</td>')
-        cells.insert(2, f'<td class="col-control">{escape(props.get("control", ""))}</td>')
-        cells.insert(3, f'<td class="col-manual">{escape(props.get("manual", ""))}</td>')
+        verdict: tuple[Outcome, str] | None = getattr(report, "certgate", None)
+        key = cells[0].split(">", 1)[1].rsplit("<", 1)[0]  # pytest-html's own word
+        if verdict is not None:
+            outcome = verdict[0]
+            cells[0] = (
+                f'<td class="col-result certgate-{outcome.value}">{outcome.value.capitalize()}</td>'
+            )
+            key = FILTER_KEY[outcome]
+        cells[1] = f'<td class="col-testId certgate-key">{row_anchor(report.nodeid)}</td>'
+        cells[1:1] = [
+            f'<td class="col-target">{escape(props.get("target", ""))}</td>',
+            f'<td class="col-control">{escape(props.get("control", ""))}</td>',
+            f'<td class="col-manual">{escape(props.get("manual", ""))}</td>',
+            f'<td class="col-item">{escape(props.get("subject", report.nodeid))}</td>',
+        ]
+        cells.append(f'<td class="col-result certgate-key">{key}</td>')
+
+    def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:
+        """The finding is in the row's details already: no second copy in a traceback box."""
+        if getattr(report, "certgate", None) is not None:
+            data.clear()
 
     def pytest_html_results_summary(
         self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
@@ -90,7 +154,15 @@ class HtmlReport:
         from certgate.stash import INVENTORY
 
         order = [t.name for t in self.config.stash[INVENTORY].targets]
-        prefix.append(matrix_html(self._results, order))
+        results = self._results
+        found = findings(results.rows)
+        prefix.append(_CSS + overview_html(results))
+        changes = results.changes()
+        if changes is not None:
+            prefix.append(changes_html(changes))
+        prefix.append(matrix_html(results, order, found.anchors))
+        prefix.append(pictures_html(results))
+        prefix.append(found.html)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -127,49 +199,108 @@ def as_of_text(results: Results) -> str:
     return f"{stamp(results.as_of)} ({note})"
 
 
+def overview_html(results: Results) -> str:
+    """The one count, and what the verdicts were judged against."""
+    return (
+        f'<p id="certgate-count" class="certgate-count">{escape(results.counts_text())}</p>'
+        f'<p class="certgate-asof">Judged as of {escape(as_of_text(results))}; targets file '
+        f"{escape(str(results.targets_file))}.</p>"
+    )
+
+
 def remediation_html(control: Control, outcome: Outcome, message: str) -> str:
-    """The finding and its fix, in English and Traditional Chinese (errors: what to check)."""
+    """An item's details: what was seen (its fix is given once, in the findings above)."""
     head = (
         f"<p><b>{escape(control.id)}</b> (manual § {escape(control.citation)}): "
         f"{escape(control.title)}</p>"
     )
-    if outcome is Outcome.ERROR:
-        body = (
-            f"<p><b>Could not audit:</b> {escape(message)}</p>"
-            "<p><b>Check:</b> the file or host named above is the right one, readable, and of "
-            "the kind this control needs; the item is neither passed nor failed until it can "
-            "be audited.</p>"
-            '<p lang="zh-Hant"><b>請確認：</b>上述檔案或主機正確、可讀取且格式符合；'
-            "在能完成稽核之前，此項目不視為通過。</p>"
-        )
-    else:
-        body = (
-            f"<p><b>Finding:</b> {escape(message)}</p>"
-            f"<p><b>Fix:</b> {escape(control.remediation_en)}</p>"
-            f'<p lang="zh-Hant"><b>修正方式：</b>{escape(control.remediation_zh)}</p>'
-        )
-    return f'<div class="certgate-finding">{head}{body}</div>'
+    word = "Could not audit" if outcome is Outcome.ERROR else "Finding"
+    return f'<div class="certgate-finding">{head}<p><b>{word}:</b> {escape(message)}</p></div>'
 
 
-_MATRIX_CSS = (
-    "<style>#certgate-matrix{border-collapse:collapse;margin:8px 0}"
+def changes_html(changes: Changes) -> str:
+    """What changed since the earlier run: new failures and fixed items listed."""
+    parts = [
+        '<section id="certgate-changes"><h2>Changes since the last audit</h2>'
+        f"<p>Compared with {escape(changes.compared_with)} (as of "
+        f"{escape(changes.compared_as_of)}): <b>{escape(changes.headline())}</b>.</p>"
+    ]
+    for title, entries in (("New failures", changes.new_failures), ("Fixed", changes.fixed)):
+        if entries:
+            parts.append(f"<h3>{title}</h3>{_change_list(entries)}")
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _change_list(entries: Iterable[Change]) -> str:
+    return (
+        '<ul class="certgate-change-list">'
+        + "".join(f"<li>{escape(change.describe())}</li>" for change in entries)
+        + "</ul>"
+    )
+
+
+def pictures_html(results: Results) -> str:
+    """Outcome bars per control, and the expiry timeline."""
+    controls = [c for c in (*CATALOGUE, "waiver") if any(r.control == c for r in results.rows)]
+    return (
+        '<section id="certgate-pictures"><h2>Outcomes per control</h2>'
+        f"{outcome_bars_svg(results.rows, controls)}"
+        "<h2>Server certificates: expiry</h2>"
+        f"{timeline_svg(list(results.certificates.values()), results.as_of)}</section>"
+    )
+
+
+_CSS = (
+    "<style>.summary{display:block}.summary__data{max-width:none}"
+    ".run-count,.certgate-key{display:none}"
+    + "".join(
+        f'.filters input[data-test-result="{name}"],.filters span.{name}{{display:none}}'
+        for name in _UNUSED_FILTERS
+    )
+    + ".filters span.xpassed,td.col-result.certgate-warning{color:#b07800}"
+    ".filters span.xfailed,td.col-result.certgate-waived{color:#3567b5}"
+    "td.col-result.certgate-passed{color:green}"
+    "td.col-result.certgate-failed,td.col-result.certgate-error{color:red}"
+    ".certgate-count{font-size:16px;font-weight:bold}"
+    "#certgate-matrix{border-collapse:collapse;margin:8px 0}"
     "#certgate-matrix th,#certgate-matrix td{border:1px solid #ccc;padding:2px 6px;"
-    "font-size:12px;text-align:center}"
+    "font-size:12px;text-align:center}#certgate-matrix td a{color:inherit;text-decoration:none}"
     ".certgate-passed{background:#d4f4d4}.certgate-failed{background:#f8c8c8;font-weight:bold}"
     ".certgate-warning{background:#fde9b8}.certgate-error{background:#e0c8f0;font-weight:bold}"
     ".certgate-waived{background:#dde8f8}.certgate-na{color:#999}.certgate-finding p{margin:4px 0}"
+    "h3.certgate-failed,h3.certgate-warning,h3.certgate-error,h3.certgate-waived{padding:2px 6px}"
+    ".certgate-findings{border-collapse:collapse;margin:4px 0 12px;width:100%}"
+    ".certgate-findings th,.certgate-findings td{border:1px solid #ddd;padding:3px 6px;"
+    "text-align:left;vertical-align:top;font-weight:normal;color:#222}"
+    ".certgate-group td{background:#f4f4f4}.certgate-fix{margin:2px 0}"
+    ".certgate-name{white-space:nowrap}.certgate-cause{margin:6px 0 10px}"
+    ".certgate-cause p{margin:2px 0}.certgate-picture{display:block;margin:6px 0;max-width:100%}"
     ".certgate-evidence{border-collapse:collapse;margin:6px 0;font-size:12px}"
     ".certgate-evidence th,.certgate-evidence td{border:1px solid #ddd;padding:2px 6px;"
-    "text-align:left}</style>"
+    "text-align:left}"
+    "#certgate-matrix,.certgate-picture,.certgate-findings{print-color-adjust:exact;"
+    "-webkit-print-color-adjust:exact}#environment td{color:#222}"
+    "@media print{@page{size:A4 landscape;margin:10mm}"
+    "body{min-width:0}#results-table,.controls,.filters,.filter,.summary__reload,"
+    ".summary__spacer,.certgate-interactive"
+    "{display:none!important}"
+    "#environment.hidden{display:table!important}"
+    "#certgate-findings tr,.certgate-cause,.certgate-picture{break-inside:avoid}"
+    "#certgate-matrix th,#certgate-matrix td{font-size:8px;padding:1px 2px}}"
+    "</style>"
 )
 
 
-def matrix_html(results: Results, order: list[str] | None = None) -> str:
-    """Targets × controls: the worst outcome of each cell's items, n.a. when none.
+def matrix_html(
+    results: Results, order: list[str] | None = None, anchors: dict[Cell, str] | None = None
+) -> str:
+    """Targets × controls: the worst outcome of each cell's items, n.a. when none; each cell
+    links to its rows (``anchors``: its findings, or its first row in the results table).
 
     Rows follow ``order`` (the inventory's) where given; waiver rows and the like come last.
     """
-    worst: dict[tuple[str, str], Outcome] = {}
+    worst: dict[Cell, Outcome] = {}
     targets: list[str] = []
     for row in results.rows:
         if row.target not in targets:
@@ -181,19 +312,24 @@ def matrix_html(results: Results, order: list[str] | None = None) -> str:
     targets.sort(key=lambda t: rank.get(t, len(rank)))
     controls = [c for c in (*CATALOGUE, "waiver") if any(k[1] == c for k in worst)]
     head = "".join(f"<th>{escape(c)}</th>" for c in controls)
-    body = "".join(_matrix_row(t, controls, worst) for t in targets)
-    counts = ", ".join(f"{n} {o}" for o, n in results.summary().items())
-    return _MATRIX_CSS + (
-        f'<h2>Compliance matrix</h2><p class="certgate-counts">{escape(counts)}</p>'
+    body = "".join(_matrix_row(t, controls, worst, anchors or {}) for t in targets)
+    return (
+        f'<h2>Compliance matrix</h2><p class="certgate-counts">{escape(results.counts_text())}</p>'
         f'<table id="certgate-matrix"><tr><th>target</th>{head}</tr>{body}</table>'
     )
 
 
-def _matrix_row(target: str, controls: Iterable[str], worst: dict[tuple[str, str], Outcome]) -> str:
+def _matrix_row(
+    target: str, controls: Iterable[str], worst: dict[Cell, Outcome], anchors: dict[Cell, str]
+) -> str:
     cells = []
     for control in controls:
         outcome = worst.get((target, control))
-        text = _SYMBOL[outcome] if outcome else "n.a."
-        css = outcome.value if outcome else "na"
-        cells.append(f'<td class="certgate-{css}">{text}</td>')
+        if outcome is None:
+            cells.append('<td class="certgate-na">n.a.</td>')
+            continue
+        text = _SYMBOL[outcome]
+        anchor = anchors.get((target, control))
+        link = f'<a href="#{anchor}">{text}</a>' if anchor else text
+        cells.append(f'<td class="certgate-{outcome.value}">{link}</td>')
     return f"<tr><th>{escape(target)}</th>{''.join(cells)}</tr>"

@@ -5,10 +5,14 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from certgate import __version__
+
+if TYPE_CHECKING:
+    from certgate.report.changes import Changes, EarlierRun
 
 
 class Outcome(enum.Enum):
@@ -53,6 +57,46 @@ def stable_nodeid(nodeid: str) -> str:
     return f"checks/{PurePosixPath(path).name}::{rest}" if rest else nodeid
 
 
+class Expiry(enum.Enum):
+    """Where a server certificate's notAfter falls, seen from ``as_of``."""
+
+    EXPIRED = "expired"
+    RENEW = "renew"  # inside the renewal window (policy renewal_warning_days, manual 5.11)
+    VALID = "valid"
+
+
+@dataclass(frozen=True)
+class CertificateDate:
+    """One server certificate's notAfter, as the run read it (a renewal-window item's facts):
+    ``subject`` is the item's (``certificate``, ``pfx``, ``ADDRESS:PORT``), ``name`` the
+    certificate's subject CN (or whole subject), ``window_days`` its target's renewal window."""
+
+    target: str
+    subject: str
+    name: str
+    not_after: datetime
+    window_days: int
+
+    def expiry(self, as_of: datetime) -> Expiry:
+        """Expired, due for renewal, or valid beyond the window, at ``as_of``."""
+        if self.not_after <= as_of:
+            return Expiry.EXPIRED
+        if self.not_after < as_of + timedelta(days=self.window_days):
+            return Expiry.RENEW
+        return Expiry.VALID
+
+    def as_json(self, as_of: datetime) -> dict[str, object]:
+        """The entry as results.json writes it."""
+        return {
+            "target": self.target,
+            "subject": self.subject,
+            "name": self.name,
+            "not_after": _iso(self.not_after),
+            "renewal_window_days": self.window_days,
+            "expiry": self.expiry(as_of).value,
+        }
+
+
 @dataclass
 class Results:
     """Every row of the run; written to ``path`` by :meth:`finish`. ``as_of`` is the time
@@ -65,19 +109,40 @@ class Results:
     rows: list[ResultRow] = field(default_factory=list)
     finished: datetime | None = None
     extra: dict[str, object] = field(default_factory=dict)  # e.g. "shard" (certgate/shard.py)
+    earlier: EarlierRun | None = None  # --compare: the results.json to tell changes from
+    certificates: dict[tuple[str, str], CertificateDate] = field(default_factory=dict)
 
     def record(self, row: ResultRow) -> None:
         """Add an item's verdict (an item reports once, when its outcome is known)."""
         self.rows.append(replace(row, nodeid=stable_nodeid(row.nodeid)))
 
+    def note_certificate(self, date: CertificateDate) -> None:
+        """Keep a server certificate's notAfter for the expiry timeline (once per item subject)."""
+        self.certificates.setdefault((date.target, date.subject), date)
+
+    def changes(self) -> Changes | None:
+        """What changed since the earlier run given with ``--compare``; None without it."""
+        if self.earlier is None:
+            return None
+        from certgate.report.changes import compare
+
+        return compare(self.earlier, self.rows)
+
     def summary(self) -> dict[str, int]:
-        """How many items came to each outcome."""
+        """How many items came to each outcome: the one count every output shows."""
         counts = {o.value: 0 for o in Outcome}
         for row in self.rows:
             counts[row.outcome.value] += 1
         if not counts[Outcome.WAIVED.value]:
             del counts[Outcome.WAIVED.value]  # SPEC §4's four keys, unless waivers were used
         return counts
+
+    def counts_text(self) -> str:
+        """``694 items: 516 passed, 85 failed, 5 warning, 88 error``: the summary in words."""
+        summary = self.summary()
+        counts = ", ".join(f"{n} {outcome}" for outcome, n in summary.items())
+        total = sum(summary.values())
+        return f"{total} item{'' if total == 1 else 's'}: {counts}"
 
     def target_lines(self) -> list[str]:
         """``shop: 2 failed (rsa-2048, validity), 10 passed`` for every target, in order."""
@@ -97,7 +162,7 @@ class Results:
 
     def as_json(self) -> dict[str, object]:
         """The whole document."""
-        return {
+        document: dict[str, object] = {
             "certgate": __version__,
             "started": _iso(self.started),
             "finished": _iso(self.finished or self.started),
@@ -106,7 +171,12 @@ class Results:
             **self.extra,
             "results": [r.as_json() for r in self.rows],
             "summary": self.summary(),
+            "certificates": [c.as_json(self.as_of) for c in self.certificates.values()],
         }
+        changes = self.changes()
+        if changes is not None:
+            document["changes"] = changes.as_json()
+        return document
 
 
 def _tally(rows: list[ResultRow]) -> str:

@@ -136,7 +136,16 @@ def test_unreadable_files_are_errors_with_one_line(demo):
 def test_results_json_shape_and_exit_status(demo):
     assert demo.status == 1
     doc = demo.json
-    assert set(doc) == {"certgate", "started", "finished", "as_of", "targets", "results", "summary"}
+    assert set(doc) == {
+        "certgate",
+        "started",
+        "finished",
+        "as_of",
+        "targets",
+        "results",
+        "summary",
+        "certificates",
+    }
     assert set(doc["summary"]) == {"passed", "failed", "warning", "error"}
     assert doc["targets"] == "targets.yaml"
     assert doc["summary"]["failed"] > 0

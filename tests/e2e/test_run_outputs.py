@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 _COLLECTED = re.compile(r"collected (\d+) items?(?: / (\d+) deselected)?(?: / (\d+) selected)?")
 _FINAL = re.compile(r"^=+ (.+) in [\d.]+s(?: \([^)]*\))? =+$", re.MULTILINE)
-_RAN = ("passed", "failed", "error", "errors", "xfailed", "xpassed", "skipped")
+_RAN = ("passed", "failed", "warning", "waived", "error", "errors", "xfailed", "xpassed", "skipped")
 
 
 def _counts(stdout: str) -> tuple[int, int, int, int]:

@@ -65,3 +65,34 @@ def console_errors(console: str) -> list[str]:
         for line in console.splitlines()
         if "CONSOLE" in line and ("Uncaught" in line or ":ERROR:" in line)
     ]
+
+
+def print_pdf(page: Path, pdf: Path) -> str:
+    """Print a local page as Chromium prints it (``--print-to-pdf``); return the PDF's text
+    as ``pdftotext -layout`` reads it (poppler-utils, which .ci/run installs)."""
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(
+            [
+                chromium(),
+                *FLAGS,
+                f"--user-data-dir={profile}",
+                "--no-pdf-header-footer",
+                "--virtual-time-budget=3000",
+                f"--print-to-pdf={pdf}",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            timeout=180,
+            check=False,
+        )
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:
+        raise RuntimeError("pdftotext is not installed: `apt-get install poppler-utils`")
+    done = subprocess.run(
+        [pdftotext, "-layout", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout
