@@ -36,7 +36,7 @@ import pytest
 from certgate import ComplianceWarning
 from certgate.controls import CATALOGUE
 from certgate.inventory import Inventory, Policy, Target
-from certgate.report.results import Outcome, ResultRow, Results
+from certgate.report.results import CertificateDate, Outcome, ResultRow, Results
 from certgate.stash import INVENTORY, ITEM_CONTROL, NOW, RESULTS, WAIVERS, WARNED
 from certgate.waivers import WAIVER_CONTROL
 
@@ -68,6 +68,7 @@ class ShardDoc:
     checks: tuple[str, ...]
     waivers: tuple[str, ...]
     rows: tuple[ResultRow, ...]
+    certificates: tuple[CertificateDate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ def read_shard(path: Path) -> ShardDoc:
             checks=tuple(shard.get("checks", ())),
             waivers=tuple(shard.get("waivers", ())),
             rows=tuple(_row(r) for r in doc["results"]),
+            certificates=tuple(_certificate(c) for c in doc.get("certificates", ())),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise MergeError([f"{path}: not a certgate results.json ({exc})"]) from None
@@ -114,6 +116,16 @@ def _row(data: dict[str, Any]) -> ResultRow:
         message=str(data["message"]),
         manual=tuple(str(m) for m in data["manual"]),
         nodeid=str(data["nodeid"]),
+    )
+
+
+def _certificate(data: dict[str, Any]) -> CertificateDate:
+    return CertificateDate(
+        target=str(data["target"]),
+        subject=str(data["subject"]),
+        name=str(data["name"]),
+        not_after=_moment(data["not_after"]),
+        window_days=int(data["renewal_window_days"]),
     )
 
 
@@ -158,6 +170,11 @@ def merge(shards: Sequence[ShardDoc], reports: Path) -> Merged:
         rows=rows,
         finished=max(s.finished for s in shards),
     )
+    # the expiry timeline's certificates, in the order of the items that read them
+    dates = {(c.target, c.subject): c for s in shards for c in s.certificates}
+    for row in rows:  # the timeline's dates are read by the renewal-window items
+        if row.control == "renewal-window" and (row.target, row.subject) in dates:
+            results.note_certificate(dates[(row.target, row.subject)])
     return Merged(results, first.targets, first.inventory_sha256)
 
 

@@ -719,11 +719,12 @@ class Recorder:
             self.results.finish(datetime.now(UTC))
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        """One line per target, the warnings, what changed, and the one count."""
+        """The targets with findings (and a count of the rest), the warnings, what changed,
+        and the one count."""
         lines = self.results.target_lines()
         scanned = self.hosts.summary()
         if lines:
-            terminalreporter.section("certgate: per target")
+            terminalreporter.section("certgate: targets with findings")
             for line in lines:
                 terminalreporter.line(line)
         # pytest's short summary lists failures and errors; these two are certgate's own

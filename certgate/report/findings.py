@@ -50,15 +50,18 @@ class Findings:
     anchors: dict[Cell, str]
 
 
-def findings(rows: Sequence[ResultRow]) -> Findings:
-    """Failed, then warning, then could-not-audit (grouped by cause), then waived."""
+def findings(rows: Sequence[ResultRow], link_passed: bool = True) -> Findings:
+    """Failed, then warning, then could-not-audit (grouped by cause), then waived.
+
+    ``anchors`` link each matrix cell to its finding, or (``link_passed``) a passed cell to its
+    first row in the results table (a fleet-size report does not list passed rows)."""
     anchors: dict[Cell, str] = {}
     parts = ['<section id="certgate-findings"><h2>Findings</h2>']
     for outcome in (Outcome.FAILED, Outcome.WARNING):
         parts.append(_by_control(rows, outcome, anchors))
     parts.append(_by_cause(rows, anchors))
     parts.append(_by_control(rows, Outcome.WAIVED, anchors))
-    for row in rows:  # passed cells: their first row in the results table
+    for row in rows if link_passed else ():  # passed cells: their first row in the table
         anchors.setdefault((row.target, row.control), row_anchor(row.nodeid))
     if len(parts) == 1 or all(not p for p in parts[1:]):
         parts.append("<p>No findings: every item passed.</p>")

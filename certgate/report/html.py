@@ -51,12 +51,23 @@ _UNUSED_FILTERS = ("skipped", "rerun", "retried")
 _TABLE_ORDER = (Outcome.FAILED, Outcome.WARNING, Outcome.ERROR, Outcome.WAIVED, Outcome.PASSED)
 
 
+# Past this many items the results table lists the findings only: a fleet's report stays
+# small and quick to open (SPEC §6: at most 2 MB at 1,000 endpoints, about 12,600 items),
+# and its passed items are counted in the summary, the matrix and results.json.
+FLEET_ITEMS = 2000
+
+
 class HtmlReport:
     """The pytest-html side of certgate."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self._report_data: Any = None  # pytest-html's ReportData, handed over by its title hook
+        self.fleet = False  # more than FLEET_ITEMS items: passed rows are not listed
+
+    @pytest.hookimpl(trylast=True)  # after -k and --shard have deselected
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.fleet = len(session.items) > FLEET_ITEMS
 
     @property
     def _results(self) -> Results:
@@ -89,6 +100,8 @@ class HtmlReport:
         data._outcomes = outcomes  # ReportData has no setter for the whole table
         rank = {row.nodeid: _TABLE_ORDER.index(row.outcome) for row in self._results.rows}
         tests = data.data["tests"]
+        if self.fleet:  # rows left out of the table (FLEET_ITEMS) leave an empty entry each
+            tests = {nodeid: runs for nodeid, runs in tests.items() if runs}
         ordered = sorted(tests, key=lambda nodeid: rank.get(nodeid, -1))
         data.set_data("tests", {nodeid: tests[nodeid] for nodeid in ordered})
         data.set_data("initialSort", "original")
@@ -127,6 +140,9 @@ class HtmlReport:
         # a collection error's row is a CollectReport, which has no user properties
         props = {k: str(v) for k, v in getattr(report, "user_properties", ())}
         verdict: tuple[Outcome, str] | None = getattr(report, "certgate", None)
+        if self.fleet and verdict is not None and verdict[0] is Outcome.PASSED:
+            cells.clear()  # counted, not listed (FLEET_ITEMS)
+            return
         key = cells[0].split(">", 1)[1].rsplit("<", 1)[0]  # pytest-html's own word
         if verdict is not None:
             outcome = verdict[0]
@@ -155,13 +171,19 @@ class HtmlReport:
 
         order = [t.name for t in self.config.stash[INVENTORY].targets]
         results = self._results
-        found = findings(results.rows)
+        found = findings(results.rows, link_passed=not self.fleet)
         prefix.append(_CSS + overview_html(results))
+        if self.fleet:
+            passed = results.summary()[Outcome.PASSED.value]
+            prefix.append(
+                f"<p>A fleet-size audit: the results table lists the findings; the {passed} "
+                "passed items are counted above, in the matrix and in results.json.</p>"
+            )
         changes = results.changes()
         if changes is not None:
             prefix.append(changes_html(changes))
         prefix.append(matrix_html(results, order, found.anchors))
-        prefix.append(pictures_html(results))
+        prefix.append(pictures_html(results, self.fleet))
         prefix.append(found.html)
 
     @pytest.hookimpl(wrapper=True)
@@ -240,14 +262,18 @@ def _change_list(entries: Iterable[Change]) -> str:
     )
 
 
-def pictures_html(results: Results) -> str:
-    """Outcome bars per control, and the expiry timeline."""
+FLEET_TIMELINE_ROWS = 300  # a fleet's timeline draws the certificates due, soonest first
+
+
+def pictures_html(results: Results, fleet: bool = False) -> str:
+    """Outcome bars per control, and the expiry timeline (in a fleet, the certificates due)."""
+    limit = FLEET_TIMELINE_ROWS if fleet else None
     controls = [c for c in (*CATALOGUE, "waiver") if any(r.control == c for r in results.rows)]
     return (
         '<section id="certgate-pictures"><h2>Outcomes per control</h2>'
         f"{outcome_bars_svg(results.rows, controls)}"
         "<h2>Server certificates: expiry</h2>"
-        f"{timeline_svg(list(results.certificates.values()), results.as_of)}</section>"
+        f"{timeline_svg(list(results.certificates.values()), results.as_of, limit)}</section>"
     )
 
 

@@ -47,12 +47,32 @@ class Scale:
         return [self.start + step * i for i in range(count + 1)]
 
 
-def timeline_svg(certificates: Sequence[CertificateDate], as_of: datetime) -> str:
+def timeline_svg(
+    certificates: Sequence[CertificateDate], as_of: datetime, limit: int | None = None
+) -> str:
     """Every server certificate's notAfter on one time axis, soonest first: the renewal
-    window shaded, expired ones marked, the ``as_of`` time drawn."""
+    window shaded, expired ones marked, the ``as_of`` time drawn.
+
+    With ``limit`` (a fleet), certificates valid beyond the renewal window are counted, not
+    drawn one by one, and at most ``limit`` rows are drawn, soonest first."""
     if not certificates:
         return '<p class="certgate-none">No server certificate was read in this run.</p>'
     dates = sorted(certificates, key=lambda c: (c.not_after, c.target, c.subject))
+    if limit is not None:
+        due = [c for c in dates if c.expiry(as_of) is not Expiry.VALID]
+        left_out = len(dates) - len(due[:limit])
+        note = (
+            f'<p class="certgate-timeline-note">{left_out} more certificate(s), valid beyond '
+            "the renewal window or past the first rows, are counted in results.json "
+            "(certificates), not drawn one by one.</p>"
+        )
+        if not due:
+            return note
+        return _timeline(due[:limit], as_of) + (note if left_out else "")
+    return _timeline(dates, as_of)
+
+
+def _timeline(dates: Sequence[CertificateDate], as_of: datetime) -> str:
     window = Counter(c.window_days for c in dates).most_common(1)[0][0]
     scale = _time_scale(dates, as_of, window)
     height = 40 + ROW * len(dates) + 24

@@ -145,12 +145,20 @@ class Results:
         return f"{total} item{'' if total == 1 else 's'}: {counts}"
 
     def target_lines(self) -> list[str]:
-        """``shop: 2 failed (rsa-2048, validity), 10 passed`` for every target, in order."""
+        """``shop  2 failed (rsa-2048, validity), 10 passed`` for every target with a finding,
+        in order, then one line counting the targets that passed everything (a fleet of a
+        thousand sites prints its findings, not a thousand lines)."""
         by_target: dict[str, list[ResultRow]] = {}
         for row in self.rows:
             by_target.setdefault(row.target, []).append(row)
-        width = max((len(t) for t in by_target), default=0)
-        return [f"{t.ljust(width)}  {_tally(rows)}" for t, rows in by_target.items()]
+        found = {t: rows for t, rows in by_target.items() if _has_finding(rows)}
+        width = max((len(t) for t in found), default=0)
+        lines = [f"{t.ljust(width)}  {_tally(rows)}" for t, rows in found.items()]
+        clean = len(by_target) - len(found)
+        if clean:
+            noun = "target" if clean == 1 else "targets"
+            lines.append(f"{clean} other {noun}: every item passed")
+        return lines
 
     def finish(self, finished: datetime) -> None:
         """Stamp the end time and write results.json."""
@@ -177,6 +185,10 @@ class Results:
         if changes is not None:
             document["changes"] = changes.as_json()
         return document
+
+
+def _has_finding(rows: list[ResultRow]) -> bool:
+    return any(r.outcome is not Outcome.PASSED for r in rows)
 
 
 def _tally(rows: list[ResultRow]) -> str:

@@ -238,3 +238,15 @@ def test_reports_dir_with_a_space_works_on_the_second_run_too(tmp_path):
         assert done.status == 0, done.stdout[-2000:] + done.stderr[-2000:]
         assert (out / "results.json").is_file()
         (out / "results.json").unlink()
+
+
+def test_the_terminal_lists_the_targets_with_findings_and_counts_the_rest(demo_audit):
+    """At fleet size the terminal prints the findings, not one line per site (issue 13)."""
+    section = demo_audit.stdout.split("certgate: targets with findings", 1)[1]
+    lines = section.split("=====", 1)[1].splitlines()
+    assert any(line.startswith("rsa-1024 ") and "failed (rsa-2048" in line for line in lines)
+    assert not any(line.startswith("good-3tier ") for line in lines)
+    clean = {r["target"] for r in demo_audit.json["results"]} - {
+        r["target"] for r in demo_audit.json["results"] if r["outcome"] != "passed"
+    }
+    assert f"{len(clean)} other targets: every item passed" in section

@@ -101,6 +101,9 @@ def test_merge_is_the_unsharded_results_json(runs, merged):
     assert _items(doc) == _items(whole)
     assert doc["summary"] == whole["summary"]
     assert doc["as_of"] == whole["as_of"]
+    # the expiry timeline's certificates come through the merge too, in one run's order
+    assert doc["certificates"] == whole["certificates"]
+    assert doc["certificates"]
     assert "shard" not in doc
     starts = [runs[f"{k}/4"].json["started"] for k in range(1, 5)]
     ends = [runs[f"{k}/4"].json["finished"] for k in range(1, 5)]
