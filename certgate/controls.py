@@ -446,7 +446,7 @@ HARDENING: tuple[Control, ...] = (
         "SSL Labs 2020 grading; Mozilla Server Side TLS intermediate; NCSC-NL TLS 2025-05",
         (
             "TLS 1.0/1.1 is accepted. On Windows Server 2022 or later: IIS Manager → Sites → the "
-            "site → Bindings… → the https binding → Edit → tick \"Disable Legacy TLS\" (or "
+            'site → Bindings… → the https binding → Edit → tick "Disable Legacy TLS" (or '
             "`netsh http update sslcert` with `disablelegacytls=enable`). To turn it off for the "
             "whole machine: set `Enabled`=0 and `DisabledByDefault`=1 under "
             "`…\\SCHANNEL\\Protocols\\TLS 1.0\\Server` and `TLS 1.1\\Server`, then restart. "
@@ -467,8 +467,8 @@ HARDENING: tuple[Control, ...] = (
         Severity.WARNING,
         "SSL Labs rating guide 2009r; NCSC-NL TLS 2025-05",
         (
-            "No TLS 1.3 handshake succeeded. On Windows Server 2022 or later, untick \"Disable "
-            "TLS 1.3 over TCP\" on the https binding, and make sure the TLS 1.3 suites are "
+            'No TLS 1.3 handshake succeeded. On Windows Server 2022 or later, untick "Disable '
+            'TLS 1.3 over TCP" on the https binding, and make sure the TLS 1.3 suites are '
             "enabled: `Enable-TlsCipherSuite -Name TLS_AES_256_GCM_SHA384` and "
             "`Enable-TlsCipherSuite -Name TLS_AES_128_GCM_SHA256`. Windows Server 2016/2019 do "
             "not support TLS 1.3.",
@@ -488,7 +488,7 @@ HARDENING: tuple[Control, ...] = (
         (
             "Weak cipher suites are accepted (listed in the finding). Run `Disable-TlsCipherSuite "
             "-Name <suite>` for each one (for example `TLS_RSA_WITH_3DES_EDE_CBC_SHA`), or remove "
-            "them from Group Policy \"SSL Cipher Suite Order\" (Computer Configuration > "
+            'them from Group Policy "SSL Cipher Suite Order" (Computer Configuration > '
             "Administrative Templates > Network > SSL Configuration Settings).",
             "伺服器接受弱加密套件（列於檢查結果）。請對每一項執行 `Disable-TlsCipherSuite -Name "
             "<套件名稱>`（例如 `TLS_RSA_WITH_3DES_EDE_CBC_SHA`），或在群組原則「SSL Cipher Suite "
@@ -504,7 +504,7 @@ HARDENING: tuple[Control, ...] = (
         "Mozilla Server Side TLS intermediate; NCSC-NL TLS 2025-05",
         (
             "CBC suites with SHA-1 are accepted (listed in the finding). Disable them with "
-            "`Disable-TlsCipherSuite`, or tick \"Disable Legacy TLS\" on the binding.",
+            '`Disable-TlsCipherSuite`, or tick "Disable Legacy TLS" on the binding.',
             "伺服器接受 CBC + SHA-1 加密套件（列於檢查結果）。請以 `Disable-TlsCipherSuite` "
             "停用，或在繫結勾選「Disable Legacy TLS」。",
         ),
@@ -518,7 +518,7 @@ HARDENING: tuple[Control, ...] = (
         (
             "Suites without forward secrecy (RSA key exchange) are accepted (listed in the "
             "finding). Disable every `TLS_RSA_WITH_*` suite with `Disable-TlsCipherSuite`, or "
-            "tick \"Disable Legacy TLS\" on the binding. This also removes the ROBOT attack "
+            'tick "Disable Legacy TLS" on the binding. This also removes the ROBOT attack '
             "surface.",
             "伺服器接受不具前向保密（RSA 金鑰交換）的加密套件（列於檢查結果）。請以 "
             "`Disable-TlsCipherSuite` 停用所有 `TLS_RSA_WITH_*` 套件，或在繫結勾選「Disable "
@@ -534,7 +534,7 @@ HARDENING: tuple[Control, ...] = (
         "SSL Labs 2018 grading; Mozilla Server Side TLS; NCSC-NL TLS 2025-05 (phase out)",
         (
             "Non-AEAD (CBC) suites are still offered (listed in the finding). Recommended: "
-            "disable them, or keep them at the end of \"SSL Cipher Suite Order\" so that HTTP/2 "
+            'disable them, or keep them at the end of "SSL Cipher Suite Order" so that HTTP/2 '
             "clients never pick them (KB4032720).",
             "仍提供非 AEAD（CBC）加密套件（列於檢查結果）。建議停用，或至少排在「SSL Cipher "
             "Suite Order」最後，以免 HTTP/2 用戶端選到（參見 KB4032720）。",
@@ -550,8 +550,8 @@ HARDENING: tuple[Control, ...] = (
         (
             "A served certificate is signed with SHA-1 or MD5 (named in the finding). Re-apply "
             "for a SHA-256 certificate. Install the SHA-256 intermediate certificate from "
-            "cert.zip, and remove the old SHA-1 intermediate from \"Intermediate Certification "
-            "Authorities\" (`certlm.msc`).",
+            'cert.zip, and remove the old SHA-1 intermediate from "Intermediate Certification '
+            'Authorities" (`certlm.msc`).',
             "伺服器送出的憑證使用 SHA-1 或 MD5 簽章（列於檢查結果）。請重新申請 SHA-256 憑證；"
             "安裝 cert.zip 內的 SHA-256 中繼憑證，並從 `certlm.msc` 的「中繼憑證授權單位」移除"
             "舊的 SHA-1 中繼憑證。",
@@ -579,7 +579,7 @@ HARDENING: tuple[Control, ...] = (
         Severity.FAIL,
         "RFC 5280 4.2.1.12; testssl.sh cert_extKeyUsage",
         (
-            "The certificate lacks Extended Key Usage \"Server Authentication\" "
+            'The certificate lacks Extended Key Usage "Server Authentication" '
             "(1.3.6.1.5.5.7.3.1). Re-apply with a TLS server (Web Server) profile, and do not "
             "bind client-authentication or code-signing certificates to a website.",
             "憑證缺少「伺服器驗證」（Server Authentication, 1.3.6.1.5.5.7.3.1）延伸金鑰用法。"
@@ -595,16 +595,16 @@ HARDENING: tuple[Control, ...] = (
         "RFC 6797; Internet.nl https_hsts (1 year)",
         (
             "HSTS is missing, or max-age is shorter than one year. Windows Server 2019 or later: "
-            "add `<hsts enabled=\"true\" max-age=\"31536000\" />` to the site (IIS "
+            'add `<hsts enabled="true" max-age="31536000" />` to the site (IIS '
             "Configuration Editor or `Set-IISConfigAttributeValue`). Windows Server 2016: add "
             "the `Strict-Transport-Security` header with a URL Rewrite outbound rule, for HTTPS "
             "responses only.",
             "缺少 HSTS 或 max-age 少於一年。Windows Server 2019 以上：在站台加入 "
-            "`<hsts enabled=\"true\" max-age=\"31536000\" />`（IIS 組態編輯器或 "
+            '`<hsts enabled="true" max-age="31536000" />`（IIS 組態編輯器或 '
             "`Set-IISConfigAttributeValue`）；Windows Server 2016：以 URL Rewrite 輸出規則僅在 "
             "HTTPS 回應加入 `Strict-Transport-Security` 標頭。",
         ),
-        "Add <hsts enabled=\"true\" max-age=\"31536000\" /> to the site (Windows Server "
+        'Add <hsts enabled="true" max-age="31536000" /> to the site (Windows Server '
         "2019+), or a URL Rewrite outbound rule on Windows Server 2016",
     ),
     _hardening(
@@ -614,15 +614,15 @@ HARDENING: tuple[Control, ...] = (
         "Internet.nl https_forced; MDN HTTP Observatory redirection",
         (
             "`http://host/` does not redirect to HTTPS. Windows Server 2019 or later: set "
-            "`redirectHttpToHttps=\"true\"` in the site's `<hsts>` element. Windows Server "
-            "2016: install URL Rewrite and add the rule \"Redirect HTTP to HTTPS\" (condition "
+            '`redirectHttpToHttps="true"` in the site\'s `<hsts>` element. Windows Server '
+            '2016: install URL Rewrite and add the rule "Redirect HTTP to HTTPS" (condition '
             "`{HTTPS}` = off, redirect to `https://{HTTP_HOST}/{R:1}`, Permanent).",
             "`http://host/` 未重新導向到 HTTPS。Windows Server 2019 以上：在站台 `<hsts>` 設定 "
-            "`redirectHttpToHttps=\"true\"`；Windows Server 2016：安裝 URL Rewrite，新增"
+            '`redirectHttpToHttps="true"`；Windows Server 2016：安裝 URL Rewrite，新增'
             "「HTTP 轉 HTTPS」規則（條件 `{HTTPS}` 為 off，永久重新導向至 "
             "`https://{HTTP_HOST}/{R:1}`）。",
         ),
-        "Set redirectHttpToHttps=\"true\" in the site's <hsts> element (Windows Server 2019+), "
+        'Set redirectHttpToHttps="true" in the site\'s <hsts> element (Windows Server 2019+), '
         "or add a URL Rewrite rule to https://{HTTP_HOST}/{R:1}",
     ),
 )

@@ -322,7 +322,9 @@ class _TargetModel(_Model):
         """Cross-key rules: something to audit; pages and addresses need a host."""
         if self.host is None and not any(getattr(self, k) for k in (*_PATH_KEYS, "chain")):
             raise _fail("nothing to audit: give a host or at least one file")
-        needs_host = [k for k in ("addresses", "pages", "port", "http_port") if getattr(self, k) is not None]
+        needs_host = [
+            k for k in ("addresses", "pages", "port", "http_port") if getattr(self, k) is not None
+        ]
         if self.host is None and needs_host:
             raise _fail(f"key {needs_host[0]!r}: needs a host")
         return self
