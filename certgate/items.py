@@ -9,7 +9,7 @@ from certgate.controls import Artifact, Control
 from certgate.errors import ArtifactError, NothingToInspect
 from certgate.files.facts import CertificateFacts, SubjectFacts, ValidityFacts
 from certgate.files.gather import Gatherer, server_source_count, validity_of
-from certgate.hosts.facts import Endpoint, EndpointFacts
+from certgate.hosts.facts import Endpoint, EndpointFacts, HardeningFacts
 from certgate.hosts.gather import UNRESOLVED
 from certgate.inventory import Target
 from certgate.pages.facts import PageFacts
@@ -126,6 +126,13 @@ def _served(g: Gatherer, ref: ItemRef) -> EndpointFacts:
     return g.hosts.served(ref.target, ref.endpoint)
 
 
+def _hardening(g: Gatherer, ref: ItemRef) -> HardeningFacts:
+    served = _served(g, ref)
+    if served.hardening is None:
+        raise ArtifactError(f"{served.endpoint.where}: not scanned with the hardening profile")
+    return served.hardening
+
+
 def _served_leaf(g: Gatherer, ref: ItemRef) -> CertificateFacts:
     leaf = _served(g, ref).leaf
     assert leaf is not None  # a reachable endpoint has served its chain
@@ -168,6 +175,7 @@ def _comparable_addresses(g: Gatherer, ref: ItemRef) -> tuple[EndpointFacts, ...
 HOST_RESOLVERS: Mapping[str, Mapping[Artifact, HostResolver]] = {
     "endpoint": {Artifact.HOST: _endpoint},
     "served": {Artifact.HOST: _served},
+    "hardening": {Artifact.HOST: _hardening},
     "key": {Artifact.HOST: lambda g, r: _served_leaf(g, r).key},
     "subject": {Artifact.HOST: lambda g, r: _served_leaf(g, r).subject},
     "validity": {Artifact.HOST: lambda g, r: _served_validity(g, r)},
@@ -201,6 +209,8 @@ def item_refs(
     needed = [n for n in argnames if n not in TARGET_FIXTURES]
     refs: list[ItemRef] = []
     for target in targets:
+        if control.hardening and not target.policy.hardening:
+            continue  # the hardening profile is opt-in, per target (SPEC §2.2)
         for artifact in control.applies_to:
             if artifact in _HOSTED:
                 refs.extend(_host_refs(target, artifact, needed, endpoints_of))
