@@ -115,6 +115,18 @@ APPLIES_WHEN: Mapping[tuple[str, Artifact], Callable[[Target], bool]] = {
 }
 HostResolver = Callable[[Gatherer, ItemRef], object]
 
+# The hardening profile is opt-in per target (SPEC §2.2); some of its controls are also n/a
+# on a declared Windows version (HARDENING.md §A.3: Server 2016/2019 have no TLS 1.3).
+HARDENING_APPLIES_WHEN: Mapping[str, Callable[[Target], bool]] = {
+    "tls13-offered": lambda t: t.policy.windows_server not in (2016, 2019),
+}
+
+
+def hardening_applies(control: Control, target: Target) -> bool:
+    """Whether a hardening-profile control has items for this target."""
+    condition = HARDENING_APPLIES_WHEN.get(control.id)
+    return target.policy.hardening and (condition is None or condition(target))
+
 
 def _endpoint(g: Gatherer, ref: ItemRef) -> EndpointFacts:
     assert ref.endpoint is not None
@@ -209,8 +221,8 @@ def item_refs(
     needed = [n for n in argnames if n not in TARGET_FIXTURES]
     refs: list[ItemRef] = []
     for target in targets:
-        if control.hardening and not target.policy.hardening:
-            continue  # the hardening profile is opt-in, per target (SPEC §2.2)
+        if control.hardening and not hardening_applies(control, target):
+            continue
         for artifact in control.applies_to:
             if artifact in _HOSTED:
                 refs.extend(_host_refs(target, artifact, needed, endpoints_of))

@@ -555,6 +555,7 @@ served = _facts_fixture("served")
 expected = _facts_fixture("expected")
 addresses = _facts_fixture("addresses")
 page = _facts_fixture("page")
+hardening = _facts_fixture("hardening")
 
 
 @pytest.fixture(scope="session")

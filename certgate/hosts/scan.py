@@ -306,10 +306,10 @@ def _version_scan(label: str, command: str, attempt: ScanCommandAttempt) -> Vers
 def _key_exchange(key: EphemeralKeyInfo | None) -> str | None:
     """ "ECDH X25519 (253 bits)", "DH 2048 bits", or None (static RSA: no ephemeral key)."""
     if isinstance(key, EcDhEphemeralKeyInfo):
-        return f"ECDH {key.curve.name} ({key.size} bits)"
+        return f"ECDH {key.curve_name} ({key.size} bits)"
     if isinstance(key, DhEphemeralKeyInfo):
         return f"DH {key.size} bits"
-    return None if key is None else f"{key.type.name} ({key.size} bits)"
+    return None if key is None else f"ephemeral {key.size} bits"
 
 
 def _hsts_text(header: object) -> str | None:
