@@ -22,7 +22,15 @@ from pathlib import Path
 import pytest
 from cryptography.x509 import ObjectIdentifier
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from sslyze import (
+    ScanCommand,
+    Scanner,
+    ServerNetworkLocation,
+    ServerScanRequest,
+    ServerScanResult,
+)
 
+from certgate.hosts.scan import VERSION_COMMANDS
 from certgate.lab import demo, pki
 from tests.support.audit import Audit, project, run
 from tests.support.nginx import Site, running_nginx
@@ -191,3 +199,63 @@ def test_short_hsts_and_a_redirect_elsewhere_fail(audit: Audit):
 def test_ssl_is_refused_everywhere(audit: Audit):
     for target, address in (("iis", IIS), ("hardened", HARDENED), ("mistakes", MISTAKES)):
         assert _outcome(audit, "tls-no-ssl", target, address)["outcome"] == "passed"
+
+
+# --- cross-check: sslyze's own scan of the same servers, with the same scan commands --------
+
+SERVERS = (
+    ("iis", "iis.hardening.lab", IIS),
+    ("hardened", "hardened.hardening.lab", HARDENED),
+    ("mistakes", "mistakes.hardening.lab", MISTAKES),
+)
+
+
+@pytest.fixture(scope="module")
+def sslyze_own(lab: Path) -> dict[str, ServerScanResult]:
+    """sslyze's public API, as its documentation shows it, over the three servers."""
+    commands = {ScanCommand.CERTIFICATE_INFO, ScanCommand.HTTP_HEADERS}
+    commands |= {c for _, c in VERSION_COMMANDS}
+    requests = [
+        ServerScanRequest(
+            server_location=ServerNetworkLocation(hostname=host, port=PORT, ip_address=address),
+            scan_commands=commands,
+        )
+        for _, host, address in SERVERS
+    ]
+    scanner = Scanner()
+    scanner.queue_scans(requests)
+    names = {address: name for name, _, address in SERVERS}
+    return {names[str(r.server_location.ip_address)]: r for r in scanner.get_results()}
+
+
+def _accepted(result: ServerScanResult, command: ScanCommand) -> list[str]:
+    attempt = getattr(result.scan_result, command.value)
+    assert attempt.result is not None, attempt.error_reason
+    return [a.cipher_suite.name for a in attempt.result.accepted_cipher_suites]
+
+
+def _sslyze_verdicts(result: ServerScanResult) -> dict[str, bool]:
+    """What sslyze's results say about each control both judge: True = holds."""
+    by = {label: _accepted(result, command) for label, command in VERSION_COMMANDS}
+    pre13 = [s for v in ("SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2") for s in by[v]]
+    headers = result.scan_result.http_headers.result  # type: ignore[union-attr]
+    hsts = headers.strict_transport_security_header if headers else None
+    return {
+        "tls-no-ssl": not by["SSL 2.0"] and not by["SSL 3.0"],
+        "tls-no-legacy": not by["TLS 1.0"] and not by["TLS 1.1"],
+        "tls13-offered": bool(by["TLS 1.3"]),
+        "cipher-no-cbc-sha1": not [s for s in by["TLS 1.2"] if s.endswith("_CBC_SHA")],
+        "cipher-forward-secrecy": not [s for s in pre13 if s.startswith("TLS_RSA_")],
+        "cipher-aead-only": not [s for s in by["TLS 1.2"] if "_CBC_" in s],
+        "hsts": hsts is not None and (hsts.max_age or 0) >= 31_536_000,
+    }
+
+
+@pytest.mark.parametrize("name", [name for name, _, _ in SERVERS])
+def test_certgate_agrees_with_sslyzes_own_scan(
+    audit: Audit, sslyze_own: dict[str, ServerScanResult], name: str
+):
+    address = {n: a for n, _, a in SERVERS}[name]
+    for control, holds in _sslyze_verdicts(sslyze_own[name]).items():
+        outcome = _outcome(audit, control, name, address)["outcome"]
+        assert (outcome == "passed") is holds, (control, outcome, holds)
