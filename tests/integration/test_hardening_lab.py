@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.x509 import ObjectIdentifier
@@ -144,7 +145,7 @@ targets:
     return run(project(lab / "audit", targets))
 
 
-def _outcome(audit: Audit, control: str, target: str, address: str) -> dict[str, str]:
+def _outcome(audit: Audit, control: str, target: str, address: str) -> dict[str, Any]:
     return audit.row(control, target, f"{address}:{PORT}")
 
 
