@@ -566,9 +566,10 @@ HARDENING: tuple[Control, ...] = (
         (
             "The certificate's lifetime exceeds the CA/Browser Forum limit for its issue date "
             "(figures in the finding). Browsers may reject it. Plan for shorter certificates "
-            "and automated renewal.",
+            "and automated renewal; confirm the dates with `certutil -dump server.cer`.",
             "憑證效期超過其簽發日期適用的 CA/Browser Forum 上限（數字見檢查結果），瀏覽器可能"
-            "拒絕。請改用較短效期憑證並規劃自動化更新。",
+            "拒絕。請改用較短效期憑證並規劃自動化更新；以 `certutil -dump server.cer` 確認"
+            "有效期間。",
         ),
         "Ask the CA for a certificate within the limit and automate its renewal",
     ),
@@ -616,11 +617,13 @@ HARDENING: tuple[Control, ...] = (
             "`http://host/` does not redirect to HTTPS. Windows Server 2019 or later: set "
             '`redirectHttpToHttps="true"` in the site\'s `<hsts>` element. Windows Server '
             '2016: install URL Rewrite and add the rule "Redirect HTTP to HTTPS" (condition '
-            "`{HTTPS}` = off, redirect to `https://{HTTP_HOST}/{R:1}`, Permanent).",
+            "`{HTTPS}` = off, redirect to `https://{HTTP_HOST}/{R:1}`, Permanent). Confirm with `curl -sI "
+            "http://host/` (a 301 with `Location: https://host/`).",
             "`http://host/` 未重新導向到 HTTPS。Windows Server 2019 以上：在站台 `<hsts>` 設定 "
             '`redirectHttpToHttps="true"`；Windows Server 2016：安裝 URL Rewrite，新增'
             "「HTTP 轉 HTTPS」規則（條件 `{HTTPS}` 為 off，永久重新導向至 "
-            "`https://{HTTP_HOST}/{R:1}`）。",
+            "`https://{HTTP_HOST}/{R:1}`）。以 `curl -sI http://host/` 確認（應回 301 及 "
+            "`Location: https://host/`）。",
         ),
         'Set redirectHttpToHttps="true" in the site\'s <hsts> element (Windows Server 2019+), '
         "or add a URL Rewrite rule to https://{HTTP_HOST}/{R:1}",
