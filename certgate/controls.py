@@ -617,8 +617,8 @@ HARDENING: tuple[Control, ...] = (
             "`http://host/` does not redirect to HTTPS. Windows Server 2019 or later: set "
             '`redirectHttpToHttps="true"` in the site\'s `<hsts>` element. Windows Server '
             '2016: install URL Rewrite and add the rule "Redirect HTTP to HTTPS" (condition '
-            "`{HTTPS}` = off, redirect to `https://{HTTP_HOST}/{R:1}`, Permanent). Confirm with `curl -sI "
-            "http://host/` (a 301 with `Location: https://host/`).",
+            "`{HTTPS}` = off, redirect to `https://{HTTP_HOST}/{R:1}`, Permanent). "
+            "Confirm with `curl -sI http://host/` (a 301 with `Location: https://host/`).",
             "`http://host/` 未重新導向到 HTTPS。Windows Server 2019 以上：在站台 `<hsts>` 設定 "
             '`redirectHttpToHttps="true"`；Windows Server 2016：安裝 URL Rewrite，新增'
             "「HTTP 轉 HTTPS」規則（條件 `{HTTPS}` 為 off，永久重新導向至 "
