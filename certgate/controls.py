@@ -1,4 +1,5 @@
-"""The control catalogue: one entry per requirement of the manual, with a stable id.
+"""The control catalogue: one entry per requirement of the manual, with a stable id; then the
+opt-in hardening profile (SPEC §2.2, HARDENING.md §A), whose controls cite their sources.
 
 Ids never change once released: reports, waivers and results.json refer to them.
 """
@@ -36,7 +37,12 @@ class Artifact(enum.Enum):
 
 @dataclass(frozen=True)
 class Control:
-    """One requirement of the manual, as certgate checks it."""
+    """One requirement of the manual, as certgate checks it.
+
+    A hardening-profile control (SPEC §2.2) has no manual § (``manual=()``): ``source``
+    names where its requirement and threshold come from, and it has items only for targets
+    with ``policy.hardening``.
+    """
 
     id: str
     title: str
@@ -46,11 +52,17 @@ class Control:
     remediation_en: str
     remediation_zh: str
     fix: str = ""  # the one-sentence fix a failure message ends with (no manual § in it)
+    source: str = ""  # hardening controls: the anchors cited instead of a manual §
+
+    @property
+    def hardening(self) -> bool:
+        """Whether the control belongs to the opt-in hardening profile, not the manual."""
+        return not self.manual
 
     @property
     def citation(self) -> str:
-        """The manual sections, as printed in reports: ``5.1.8, 5.2.5``."""
-        return ", ".join(self.manual)
+        """The manual sections, as printed in reports: ``5.1.8, 5.2.5``; ``hardening``."""
+        return ", ".join(self.manual) if self.manual else "hardening"
 
     def owns(self, section: str) -> bool:
         """Whether ``section`` is one of the control's manual sections, or under one."""
@@ -62,6 +74,10 @@ class Control:
         A section the control does not own is a bug in a check (ValueError): every § a
         message cites comes from this catalogue.
         """
+        if self.hardening:
+            if sections:
+                raise ValueError(f"{self.id} cites no manual §, only {self.source}")
+            return f"hardening profile ({self.source})"
         chosen = sections or self.manual
         foreign = [s for s in chosen if not self.owns(s)]
         if foreign:
@@ -388,6 +404,232 @@ CATALOGUE: dict[str, Control] = {
         ),
     )
 }
+
+
+def _hardening(
+    control_id: str,
+    title: str,
+    severity: Severity,
+    source: str,
+    remediation: tuple[str, str],
+    fix: str,
+) -> Control:
+    """A hardening-profile control (HARDENING.md §A): one item per host address."""
+    en, zh = remediation
+    return Control(control_id, title, (), severity, (_HOST,), en, zh, fix=fix, source=source)
+
+
+_SCHANNEL = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL"
+
+# HARDENING.md §A (ids, severities, thresholds) and §A.2 (remediation, EN / zh-TW).
+HARDENING: tuple[Control, ...] = (
+    _hardening(
+        "tls-no-ssl",
+        "SSL 2.0 and SSL 3.0 are refused",
+        Severity.FAIL,
+        "Mozilla Server Side TLS; testssl.sh; NCSC-NL TLS 2025-05",
+        (
+            f"SSL 2.0/3.0 is accepted. In `regedit`, under `{_SCHANNEL}\\Protocols\\SSL 3.0\\"
+            "Server` (and `SSL 2.0\\Server`), set DWORD `Enabled`=0 and `DisabledByDefault`=1, "
+            "then restart the server.",
+            f"伺服器仍接受 SSL 2.0/3.0。請在登錄編輯程式的 `{_SCHANNEL}\\Protocols\\SSL 3.0\\"
+            "Server`（及 `SSL 2.0\\Server`）建立 DWORD `Enabled`=0、`DisabledByDefault`=1，"
+            "然後重新開機。",
+        ),
+        "Set Enabled=0 and DisabledByDefault=1 under SCHANNEL\\Protocols\\SSL 3.0\\Server "
+        "(and SSL 2.0) and restart",
+    ),
+    _hardening(
+        "tls-no-legacy",
+        "TLS 1.0 and TLS 1.1 are refused",
+        Severity.FAIL,
+        "SSL Labs 2020 grading; Mozilla Server Side TLS intermediate; NCSC-NL TLS 2025-05",
+        (
+            "TLS 1.0/1.1 is accepted. On Windows Server 2022 or later: IIS Manager → Sites → the "
+            'site → Bindings… → the https binding → Edit → tick "Disable Legacy TLS" (or '
+            "`netsh http update sslcert` with `disablelegacytls=enable`). To turn it off for the "
+            "whole machine: set `Enabled`=0 and `DisabledByDefault`=1 under "
+            "`…\\SCHANNEL\\Protocols\\TLS 1.0\\Server` and `TLS 1.1\\Server`, then restart. "
+            "Check other services on the server that still need TLS 1.0 first.",
+            "伺服器仍接受 TLS 1.0/1.1。Windows Server 2022 以上：IIS 管理員 →「站台」→ 該站台 →"
+            "「繫結…」→ https 繫結 →「編輯」→ 勾選「Disable Legacy TLS」（或以 "
+            "`netsh http update sslcert` 加上 `disablelegacytls=enable`）。若要全機停用：在 "
+            "`…\\SCHANNEL\\Protocols\\TLS 1.0\\Server` 與 `TLS 1.1\\Server` 設定 "
+            "`Enabled`=0、`DisabledByDefault`=1 後重新開機；停用前請確認本機其他服務不再需要 "
+            "TLS 1.0。",
+        ),
+        "Tick 'Disable Legacy TLS' on the https binding (Windows Server 2022+), or disable "
+        "TLS 1.0 and 1.1 under SCHANNEL\\Protocols and restart",
+    ),
+    _hardening(
+        "tls13-offered",
+        "A TLS 1.3 handshake completes",
+        Severity.WARNING,
+        "SSL Labs rating guide 2009r; NCSC-NL TLS 2025-05",
+        (
+            'No TLS 1.3 handshake succeeded. On Windows Server 2022 or later, untick "Disable '
+            'TLS 1.3 over TCP" on the https binding, and make sure the TLS 1.3 suites are '
+            "enabled: `Enable-TlsCipherSuite -Name TLS_AES_256_GCM_SHA384` and "
+            "`Enable-TlsCipherSuite -Name TLS_AES_128_GCM_SHA256`. Windows Server 2016/2019 do "
+            "not support TLS 1.3.",
+            "無法以 TLS 1.3 完成交握。Windows Server 2022 以上：在 https 繫結取消勾選「Disable "
+            "TLS 1.3 over TCP」，並以 `Enable-TlsCipherSuite -Name TLS_AES_256_GCM_SHA384`、"
+            "`Enable-TlsCipherSuite -Name TLS_AES_128_GCM_SHA256` 啟用 TLS 1.3 加密套件。"
+            "Windows Server 2016/2019 不支援 TLS 1.3。",
+        ),
+        "Untick 'Disable TLS 1.3 over TCP' on the binding and enable TLS_AES_256_GCM_SHA384 "
+        "and TLS_AES_128_GCM_SHA256 (Windows Server 2022+)",
+    ),
+    _hardening(
+        "cipher-no-weak",
+        "No NULL, anonymous, EXPORT, DES, RC4, 3DES/IDEA or under-128-bit suite on any version",
+        Severity.FAIL,
+        "SSL Labs 2015/2017 grading (RC4, SWEET32); Mozilla Server Side TLS; NCSC-NL TLS 2025-05",
+        (
+            "Weak cipher suites are accepted (listed in the finding). Run `Disable-TlsCipherSuite "
+            "-Name <suite>` for each one (for example `TLS_RSA_WITH_3DES_EDE_CBC_SHA`), or remove "
+            'them from Group Policy "SSL Cipher Suite Order" (Computer Configuration > '
+            "Administrative Templates > Network > SSL Configuration Settings).",
+            "伺服器接受弱加密套件（列於檢查結果）。請對每一項執行 `Disable-TlsCipherSuite -Name "
+            "<套件名稱>`（例如 `TLS_RSA_WITH_3DES_EDE_CBC_SHA`），或在群組原則「SSL Cipher Suite "
+            "Order」（電腦設定 > 系統管理範本 > 網路 > SSL Configuration Settings）的清單中移除。",
+        ),
+        "Run Disable-TlsCipherSuite -Name <suite> for each one listed, or tick 'Disable Legacy "
+        "TLS' on the binding",
+    ),
+    _hardening(
+        "cipher-no-cbc-sha1",
+        "No CBC suite with a SHA-1 MAC (*_CBC_SHA) in TLS 1.2",
+        Severity.FAIL,
+        "Mozilla Server Side TLS intermediate; NCSC-NL TLS 2025-05",
+        (
+            "CBC suites with SHA-1 are accepted (listed in the finding). Disable them with "
+            '`Disable-TlsCipherSuite`, or tick "Disable Legacy TLS" on the binding.',
+            "伺服器接受 CBC + SHA-1 加密套件（列於檢查結果）。請以 `Disable-TlsCipherSuite` "
+            "停用，或在繫結勾選「Disable Legacy TLS」。",
+        ),
+        "Disable them with Disable-TlsCipherSuite, or tick 'Disable Legacy TLS' on the binding",
+    ),
+    _hardening(
+        "cipher-forward-secrecy",
+        "Every accepted TLS 1.0-1.2 suite uses ECDHE or DHE: no static-RSA key exchange",
+        Severity.FAIL,
+        "SSL Labs 2018 grading; Mozilla Server Side TLS; NCSC-NL TLS 2025-05",
+        (
+            "Suites without forward secrecy (RSA key exchange) are accepted (listed in the "
+            "finding). Disable every `TLS_RSA_WITH_*` suite with `Disable-TlsCipherSuite`, or "
+            'tick "Disable Legacy TLS" on the binding. This also removes the ROBOT attack '
+            "surface.",
+            "伺服器接受不具前向保密（RSA 金鑰交換）的加密套件（列於檢查結果）。請以 "
+            "`Disable-TlsCipherSuite` 停用所有 `TLS_RSA_WITH_*` 套件，或在繫結勾選「Disable "
+            "Legacy TLS」；這也同時消除 ROBOT 攻擊面。",
+        ),
+        "Disable every TLS_RSA_WITH_* suite with Disable-TlsCipherSuite, or tick 'Disable "
+        "Legacy TLS' on the binding",
+    ),
+    _hardening(
+        "cipher-aead-only",
+        "TLS 1.2 offers only AEAD suites (no CBC)",
+        Severity.WARNING,
+        "SSL Labs 2018 grading; Mozilla Server Side TLS; NCSC-NL TLS 2025-05 (phase out)",
+        (
+            "Non-AEAD (CBC) suites are still offered (listed in the finding). Recommended: "
+            'disable them, or keep them at the end of "SSL Cipher Suite Order" so that HTTP/2 '
+            "clients never pick them (KB4032720).",
+            "仍提供非 AEAD（CBC）加密套件（列於檢查結果）。建議停用，或至少排在「SSL Cipher "
+            "Suite Order」最後，以免 HTTP/2 用戶端選到（參見 KB4032720）。",
+        ),
+        "Disable the CBC suites with Disable-TlsCipherSuite, or keep them last in 'SSL Cipher "
+        "Suite Order'",
+    ),
+    _hardening(
+        "cert-sig-sha2",
+        "The leaf and every served non-root certificate are signed with SHA-256 or stronger",
+        Severity.FAIL,
+        "SSL Labs 2014 grading; testssl.sh; NCSC-NL TLS 2025-05",
+        (
+            "A served certificate is signed with SHA-1 or MD5 (named in the finding). Re-apply "
+            "for a SHA-256 certificate. Install the SHA-256 intermediate certificate from "
+            'cert.zip, and remove the old SHA-1 intermediate from "Intermediate Certification '
+            'Authorities" (`certlm.msc`).',
+            "伺服器送出的憑證使用 SHA-1 或 MD5 簽章（列於檢查結果）。請重新申請 SHA-256 憑證；"
+            "安裝 cert.zip 內的 SHA-256 中繼憑證，並從 `certlm.msc` 的「中繼憑證授權單位」移除"
+            "舊的 SHA-1 中繼憑證。",
+        ),
+        "Re-apply for a SHA-256 certificate and install the SHA-256 intermediate from cert.zip",
+    ),
+    _hardening(
+        "cert-lifetime",
+        "The leaf's lifetime is within the CA/Browser Forum ceiling for its issue date",
+        Severity.WARNING,
+        "CA/B Forum Baseline Requirements (398/200/100/47 days)",
+        (
+            "The certificate's lifetime exceeds the CA/Browser Forum limit for its issue date "
+            "(figures in the finding). Browsers may reject it. Plan for shorter certificates "
+            "and automated renewal; confirm the dates with `certutil -dump server.cer`.",
+            "憑證效期超過其簽發日期適用的 CA/Browser Forum 上限（數字見檢查結果），瀏覽器可能"
+            "拒絕。請改用較短效期憑證並規劃自動化更新；以 `certutil -dump server.cer` 確認"
+            "有效期間。",
+        ),
+        "Ask the CA for a certificate within the limit and automate its renewal",
+    ),
+    _hardening(
+        "cert-eku-serverauth",
+        "The leaf has Extended Key Usage serverAuth and, if it has KeyUsage, digitalSignature "
+        "or keyEncipherment",
+        Severity.FAIL,
+        "RFC 5280 4.2.1.12; testssl.sh cert_extKeyUsage",
+        (
+            'The certificate lacks Extended Key Usage "Server Authentication" '
+            "(1.3.6.1.5.5.7.3.1). Re-apply with a TLS server (Web Server) profile, and do not "
+            "bind client-authentication or code-signing certificates to a website.",
+            "憑證缺少「伺服器驗證」（Server Authentication, 1.3.6.1.5.5.7.3.1）延伸金鑰用法。"
+            "請以 TLS 伺服器（Web Server）類型重新申請；請勿將用戶端驗證或程式碼簽章憑證繫結"
+            "到網站。",
+        ),
+        "Re-apply for a certificate with the Web Server (TLS server) profile and bind it",
+    ),
+    _hardening(
+        "hsts",
+        "HTTPS responses carry Strict-Transport-Security with max-age of at least one year",
+        Severity.FAIL,
+        "RFC 6797; Internet.nl https_hsts (1 year)",
+        (
+            "HSTS is missing, or max-age is shorter than one year. Windows Server 2019 or later: "
+            'add `<hsts enabled="true" max-age="31536000" />` to the site (IIS '
+            "Configuration Editor or `Set-IISConfigAttributeValue`). Windows Server 2016: add "
+            "the `Strict-Transport-Security` header with a URL Rewrite outbound rule, for HTTPS "
+            "responses only.",
+            "缺少 HSTS 或 max-age 少於一年。Windows Server 2019 以上：在站台加入 "
+            '`<hsts enabled="true" max-age="31536000" />`（IIS 組態編輯器或 '
+            "`Set-IISConfigAttributeValue`）；Windows Server 2016：以 URL Rewrite 輸出規則僅在 "
+            "HTTPS 回應加入 `Strict-Transport-Security` 標頭。",
+        ),
+        'Add <hsts enabled="true" max-age="31536000" /> to the site (Windows Server '
+        "2019+), or a URL Rewrite outbound rule on Windows Server 2016",
+    ),
+    _hardening(
+        "http-redirects-to-https",
+        "http://host/ redirects first to https on the same host (or port 80 is closed)",
+        Severity.FAIL,
+        "Internet.nl https_forced; MDN HTTP Observatory redirection",
+        (
+            "`http://host/` does not redirect to HTTPS. Windows Server 2019 or later: set "
+            '`redirectHttpToHttps="true"` in the site\'s `<hsts>` element. Windows Server '
+            '2016: install URL Rewrite and add the rule "Redirect HTTP to HTTPS" (condition '
+            "`{HTTPS}` = off, redirect to `https://{HTTP_HOST}/{R:1}`, Permanent). "
+            "Confirm with `curl -sI http://host/` (a 301 with `Location: https://host/`).",
+            "`http://host/` 未重新導向到 HTTPS。Windows Server 2019 以上：在站台 `<hsts>` 設定 "
+            '`redirectHttpToHttps="true"`；Windows Server 2016：安裝 URL Rewrite，新增'
+            "「HTTP 轉 HTTPS」規則（條件 `{HTTPS}` 為 off，永久重新導向至 "
+            "`https://{HTTP_HOST}/{R:1}`）。以 `curl -sI http://host/` 確認（應回 301 及 "
+            "`Location: https://host/`）。",
+        ),
+        'Set redirectHttpToHttps="true" in the site\'s <hsts> element (Windows Server 2019+), '
+        "or add a URL Rewrite rule to https://{HTTP_HOST}/{R:1}",
+    ),
+)
+CATALOGUE.update((c.id, c) for c in HARDENING)
 
 
 def cite(control_id: str, *sections: str) -> str:

@@ -55,6 +55,10 @@ class Policy:
     # manual 5.1.4.1 / CA/B BRs 7.1.4.2: true only for a private CA, which may issue for
     # single-label and internal names (intranet, server.local) that no public CA may
     allow_internal_names: bool = False
+    # SPEC §2.2 / HARDENING.md §A: also judge the TLS configuration (opt-in: it costs scan time)
+    hardening: bool = False
+    # HARDENING.md §A.3: the Windows version a scan cannot see (tls13-offered is n/a on 2016/2019)
+    windows_server: int | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class Target:
     policy: Policy
     host: str | None = None
     port: int = 443
+    http_port: int = 80  # where http-redirects-to-https looks (hardening, HARDENING.md §A #14)
     addresses: tuple[str, ...] = ()
     pages: tuple[str, ...] = ()
     csr: Path | None = None
@@ -214,6 +219,17 @@ def _env_name(v: Any) -> str:
     return v
 
 
+WINDOWS_SERVERS = (2016, 2019, 2022, 2025)
+
+
+def _windows_server(v: Any) -> int | None:
+    if v is None:  # `windows_server: null` as in SPEC §3: not declared
+        return None
+    if isinstance(v, bool) or v not in WINDOWS_SERVERS:
+        raise _fail(f"expected one of {', '.join(map(str, WINDOWS_SERVERS))}, got {_show(v)}")
+    return int(v)
+
+
 def _date(v: Any) -> dt.date:
     if not isinstance(v, dt.date) or isinstance(v, dt.datetime):
         raise _fail("expected a date like 2026-12-31")
@@ -272,6 +288,8 @@ class _PolicyModel(_Model):
     pfx_encryption: Annotated[tuple[str, ...] | None, _checked(_choices(PFX_ENCRYPTIONS))] = None
     mixed_content_browser: Annotated[bool | None, _checked(_bool)] = None
     allow_internal_names: Annotated[bool | None, _checked(_bool)] = None
+    hardening: Annotated[bool | None, _checked(_bool)] = None
+    windows_server: Annotated[int | None, _checked(_windows_server)] = None
 
 
 _PATH_KEYS = ("csr", "bundle", "certificate", "private_key", "pfx")
@@ -287,6 +305,7 @@ class _TargetModel(_Model):
     policy: _PolicyModel = _PolicyModel()
     host: Annotated[str | None, _checked(_host)] = None
     port: Annotated[int | None, _checked(_int(1, 65535))] = None
+    http_port: Annotated[int | None, _checked(_int(1, 65535))] = None
     addresses: Annotated[tuple[str, ...] | None, _checked(_addresses)] = None
     pages: Annotated[tuple[str, ...] | None, _checked(_pages)] = None
     csr: Annotated[str | None, _checked(_str)] = None
@@ -303,7 +322,9 @@ class _TargetModel(_Model):
         """Cross-key rules: something to audit; pages and addresses need a host."""
         if self.host is None and not any(getattr(self, k) for k in (*_PATH_KEYS, "chain")):
             raise _fail("nothing to audit: give a host or at least one file")
-        needs_host = [k for k in ("addresses", "pages", "port") if getattr(self, k) is not None]
+        needs_host = [
+            k for k in ("addresses", "pages", "port", "http_port") if getattr(self, k) is not None
+        ]
         if self.host is None and needs_host:
             raise _fail(f"key {needs_host[0]!r}: needs a host")
         return self

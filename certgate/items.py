@@ -9,7 +9,7 @@ from certgate.controls import Artifact, Control
 from certgate.errors import ArtifactError, NothingToInspect
 from certgate.files.facts import CertificateFacts, SubjectFacts, ValidityFacts
 from certgate.files.gather import Gatherer, server_source_count, validity_of
-from certgate.hosts.facts import Endpoint, EndpointFacts
+from certgate.hosts.facts import Endpoint, EndpointFacts, HardeningFacts
 from certgate.hosts.gather import UNRESOLVED
 from certgate.inventory import Target
 from certgate.pages.facts import PageFacts
@@ -115,6 +115,18 @@ APPLIES_WHEN: Mapping[tuple[str, Artifact], Callable[[Target], bool]] = {
 }
 HostResolver = Callable[[Gatherer, ItemRef], object]
 
+# The hardening profile is opt-in per target (SPEC §2.2); some of its controls are also n/a
+# on a declared Windows version (HARDENING.md §A.3: Server 2016/2019 have no TLS 1.3).
+HARDENING_APPLIES_WHEN: Mapping[str, Callable[[Target], bool]] = {
+    "tls13-offered": lambda t: t.policy.windows_server not in (2016, 2019),
+}
+
+
+def hardening_applies(control: Control, target: Target) -> bool:
+    """Whether a hardening-profile control has items for this target."""
+    condition = HARDENING_APPLIES_WHEN.get(control.id)
+    return target.policy.hardening and (condition is None or condition(target))
+
 
 def _endpoint(g: Gatherer, ref: ItemRef) -> EndpointFacts:
     assert ref.endpoint is not None
@@ -124,6 +136,13 @@ def _endpoint(g: Gatherer, ref: ItemRef) -> EndpointFacts:
 def _served(g: Gatherer, ref: ItemRef) -> EndpointFacts:
     assert ref.endpoint is not None
     return g.hosts.served(ref.target, ref.endpoint)
+
+
+def _hardening(g: Gatherer, ref: ItemRef) -> HardeningFacts:
+    served = _served(g, ref)
+    if served.hardening is None:
+        raise ArtifactError(f"{served.endpoint.where}: not scanned with the hardening profile")
+    return served.hardening
 
 
 def _served_leaf(g: Gatherer, ref: ItemRef) -> CertificateFacts:
@@ -168,6 +187,7 @@ def _comparable_addresses(g: Gatherer, ref: ItemRef) -> tuple[EndpointFacts, ...
 HOST_RESOLVERS: Mapping[str, Mapping[Artifact, HostResolver]] = {
     "endpoint": {Artifact.HOST: _endpoint},
     "served": {Artifact.HOST: _served},
+    "hardening": {Artifact.HOST: _hardening},
     "key": {Artifact.HOST: lambda g, r: _served_leaf(g, r).key},
     "subject": {Artifact.HOST: lambda g, r: _served_leaf(g, r).subject},
     "validity": {Artifact.HOST: lambda g, r: _served_validity(g, r)},
@@ -201,6 +221,8 @@ def item_refs(
     needed = [n for n in argnames if n not in TARGET_FIXTURES]
     refs: list[ItemRef] = []
     for target in targets:
+        if control.hardening and not hardening_applies(control, target):
+            continue
         for artifact in control.applies_to:
             if artifact in _HOSTED:
                 refs.extend(_host_refs(target, artifact, needed, endpoints_of))

@@ -23,7 +23,7 @@ from certgate.controls import CATALOGUE, Artifact, Severity
 from certgate.errors import ArtifactError
 from certgate.files.facts import CertificateFacts
 from certgate.files.gather import Gatherer
-from certgate.hosts.gather import UNRESOLVED, HostGatherer
+from certgate.hosts.gather import UNRESOLVED, HostGatherer, hardened_port
 from certgate.inventory import Inventory, InventoryError, load_inventory
 from certgate.items import ItemRef, facts_fixtures, item_refs, resolve
 from certgate.pages.fetch import PageGatherer
@@ -459,7 +459,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             continue
         endpoints = (ref.endpoint,) if ref.endpoint else hosts.endpoints(ref.target)
         for endpoint in endpoints:
-            hosts.plan(endpoint, ref.target.policy.trust)
+            hosts.plan(endpoint, ref.target.policy.trust, hardened_port(ref.target))
     pages.start()  # in the background, alongside the host scan
     _scan_hosts(session.config, hosts, pages)
     # Everything collected lives until the end of the run: keep the garbage collector from
@@ -555,6 +555,7 @@ served = _facts_fixture("served")
 expected = _facts_fixture("expected")
 addresses = _facts_fixture("addresses")
 page = _facts_fixture("page")
+hardening = _facts_fixture("hardening")
 
 
 @pytest.fixture(scope="session")

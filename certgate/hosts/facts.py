@@ -72,6 +72,11 @@ class CommandAttempt:
     status: AttemptStatus
     error: str | None = None
 
+    @property
+    def ok(self) -> bool:
+        """The command completed and its result can be read."""
+        return self.status is AttemptStatus.COMPLETED
+
 
 class TrustProblem(enum.Enum):
     """Why a served chain does not validate; the fixes differ, so chain-trusted tells them apart."""
@@ -84,6 +89,78 @@ class TrustProblem(enum.Enum):
     WEAK_KEY = "weak key"
     WEAK_SIGNATURE = "weak signature"
     OTHER = "rejected"
+
+
+@dataclass(frozen=True)
+class AcceptedSuite:
+    """One cipher suite a server accepted at one protocol version (hardening profile).
+
+    ``name`` is the IANA name (``TLS_RSA_WITH_AES_128_CBC_SHA``), ``version`` the protocol
+    ("TLS 1.2"), ``key_size`` the symmetric key bits, ``key_exchange`` the ephemeral key the
+    server sent ("ECDH X25519 (253 bits)", "DH 2048 bits"), or None for static-RSA key
+    exchange (no forward secrecy).
+    """
+
+    name: str
+    version: str
+    key_size: int
+    anonymous: bool = False
+    key_exchange: str | None = None
+
+
+@dataclass(frozen=True)
+class VersionScan:
+    """What one protocol version's enumeration found: ``attempt`` is its scan command;
+    ``accepted`` the suites the server took (empty: the version is refused, or the command
+    failed -- see ``attempt``)."""
+
+    version: str
+    attempt: CommandAttempt
+    accepted: tuple[AcceptedSuite, ...] = ()
+
+    @property
+    def supported(self) -> bool:
+        """The server completed a handshake at this version (meaningful when completed)."""
+        return bool(self.accepted)
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    """certgate's own plain-HTTP ``GET /`` on the target's ``http_port`` (hardening).
+
+    ``status`` and ``location`` as answered (None: no HTTP answer); ``refused`` is True when
+    nothing listens there (the port is closed); ``error`` says why there was no answer.
+    ``command`` reproduces the request (``curl -sI ...``).
+    """
+
+    url: str
+    command: str
+    status: int | None = None
+    location: str | None = None
+    refused: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class HardeningFacts:
+    """What the hardening profile's scan commands saw at one endpoint (SPEC §2.2).
+
+    - ``versions``: SSL 2.0 to TLS 1.3 enumerations, in that order.
+    - ``headers``: the HTTP_HEADERS command; ``hsts`` the Strict-Transport-Security header
+      as sslyze parsed it (None: not sent), ``hsts_max_age`` its max-age in seconds (None:
+      absent), ``https_status_line``: what the HTTPS ``GET /`` asked (sslyze's request line).
+    - ``http``: the plain-HTTP answer on ``http_port``.
+    - ``leaf_eku``: the leaf's Extended Key Usage OIDs (None: no such extension);
+      ``leaf_key_usage``: its KeyUsage bits set (None: no such extension).
+    """
+
+    versions: tuple[VersionScan, ...]
+    headers: CommandAttempt
+    http: HttpAnswer
+    hsts: str | None = None
+    hsts_max_age: int | None = None
+    leaf_eku: tuple[str, ...] | None = None
+    leaf_key_usage: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +194,8 @@ class EndpointFacts:
       ``trust_reason`` says it in one line.
     - ``tls_version``: the highest protocol version the endpoint negotiated ("TLS_1_3").
     - ``attempts``: one per scan command run (empty when the probe already failed).
+    - ``hardening``: the hardening profile's facts; None unless a target of the address
+      has ``policy.hardening``.
     """
 
     endpoint: Endpoint
@@ -138,6 +217,7 @@ class EndpointFacts:
     trust_reason: str | None = None
     verified_chain: tuple[CertificateFacts, ...] = ()
     attempts: tuple[CommandAttempt, ...] = ()
+    hardening: HardeningFacts | None = None
 
     @property
     def reachable(self) -> bool:

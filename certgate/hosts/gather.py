@@ -20,6 +20,11 @@ from certgate.inventory import Target
 UNRESOLVED = "unresolved"  # the address of an endpoint whose host name did not resolve
 
 
+def hardened_port(target: Target) -> int | None:
+    """The plain-HTTP port of a target audited with the hardening profile; None without it."""
+    return target.http_port if target.policy.hardening else None
+
+
 class HostGatherer:
     """Endpoints per target (resolved once) and their facts (scanned once)."""
 
@@ -37,6 +42,8 @@ class HostGatherer:
         self._endpoints: dict[str, tuple[tuple[Endpoint, ...], str | None]] = {}
         # (address, trust policy) pairs, in plan order; facts are judged per pair
         self._planned: dict[tuple[Endpoint, tuple[str, ...]], None] = {}
+        # addresses audited with the hardening profile -> their plain-HTTP port (SPEC §2.2)
+        self._hardened: dict[Endpoint, int] = {}
         self._facts: dict[tuple[Endpoint, tuple[str, ...]], EndpointFacts] = {}
         self._errors: dict[tuple[str, ...], str] = {}  # trust policies that cannot be used
         self.scans = 0  # how many scans ran: one per run is the goal (SPEC §6)
@@ -71,10 +78,15 @@ class HostGatherer:
         self.resolve_all([target])
         return self._endpoints[target.name][0]
 
-    def plan(self, endpoint: Endpoint, trust: tuple[str, ...]) -> None:
-        """Include ``endpoint`` in the run's one scan, judged against ``trust``."""
+    def plan(
+        self, endpoint: Endpoint, trust: tuple[str, ...], http_port: int | None = None
+    ) -> None:
+        """Include ``endpoint`` in the run's one scan, judged against ``trust``; with the
+        hardening profile's commands too when ``http_port`` (its plain-HTTP port) is given."""
         if endpoint.address != UNRESOLVED:
             self._planned[(endpoint, trust)] = None
+            if http_port is not None:
+                self._hardened.setdefault(endpoint, http_port)
 
     def facts(self, target: Target, endpoint: Endpoint) -> EndpointFacts:
         """What the endpoint served, however far the connection got, judged by the target's
@@ -84,7 +96,7 @@ class HostGatherer:
             return EndpointFacts(endpoint, EndpointStatus.UNREACHABLE, error=reason)
         key = (endpoint, target.policy.trust)
         if key not in self._facts:
-            self._planned[key] = None
+            self.plan(endpoint, key[1], hardened_port(target))
             self.scan_planned()
         if key not in self._facts:
             raise ArtifactError(self._errors.get(key[1]) or f"{endpoint.where}: not scanned")
@@ -127,6 +139,7 @@ class HostGatherer:
                 now=self.now,
                 progress=progress,
                 fetcher=self.fetcher,
+                hardening={e: self._hardened[e] for e, _ in batch if e in self._hardened},
             )
         except ScanConfigError as exc:
             self._split_on_bad_trust(batch, str(exc), progress)

@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,9 +28,15 @@ from traceback import TracebackException
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
+from nassl.ephemeral_key_info import (
+    DhEphemeralKeyInfo,
+    EcDhEphemeralKeyInfo,
+    EphemeralKeyInfo,
+)
 from sslyze import (
     CertificateDeploymentAnalysisResult,
     CertificateInfoExtraArgument,
+    CipherSuitesScanResult,
     ScanCommand,
     ScanCommandAttempt,
     ScanCommandAttemptStatusEnum,
@@ -53,12 +60,17 @@ from certgate.files.facts import CertificateFacts
 from certgate.hosts import trust as trust_rules
 from certgate.hosts.aia import IssuerFetcher
 from certgate.hosts.facts import (
+    AcceptedSuite,
     AttemptStatus,
     CommandAttempt,
     Endpoint,
     EndpointFacts,
     EndpointStatus,
+    HardeningFacts,
+    HttpAnswer,
+    VersionScan,
 )
+from certgate.hosts.http import http_answer
 from certgate.hosts.probe import Progress, down, probe_all, resolve
 from certgate.hosts.stores import (
     DEFAULT_TRUST,
@@ -73,6 +85,22 @@ __all__ = ["Endpoint", "EndpointFacts", "ScanConfigError", "check_trust", "resol
 
 MAX_CONCURRENT_SERVERS = 50  # threads: 1 connectivity + PER_SERVER_CONNECTIONS workers each
 PER_SERVER_CONNECTIONS = 4  # certificate_info makes 4 handshakes per server: run them at once
+# The hardening profile's enumerations are hundreds of one-suite handshakes per server: more
+# at once (certificate_info's 4 jobs are unaffected by a higher limit).
+HARDENING_CONNECTIONS = 10
+HTTP_WORKERS = 16  # the hardening profile's plain-HTTP GETs, alongside the sslyze scan
+
+# The hardening profile's scan commands (HARDENING.md §A, §1.3): one per protocol version,
+# in order, then the HTTPS response headers (HSTS).
+VERSION_COMMANDS: tuple[tuple[str, ScanCommand], ...] = (
+    ("SSL 2.0", ScanCommand.SSL_2_0_CIPHER_SUITES),
+    ("SSL 3.0", ScanCommand.SSL_3_0_CIPHER_SUITES),
+    ("TLS 1.0", ScanCommand.TLS_1_0_CIPHER_SUITES),
+    ("TLS 1.1", ScanCommand.TLS_1_1_CIPHER_SUITES),
+    ("TLS 1.2", ScanCommand.TLS_1_2_CIPHER_SUITES),
+    ("TLS 1.3", ScanCommand.TLS_1_3_CIPHER_SUITES),
+)
+HARDENING_COMMANDS = frozenset({*(c for _, c in VERSION_COMMANDS), ScanCommand.HTTP_HEADERS})
 SSLYZE_POLL_SECONDS = 0.02  # how often finished scans are collected (sslyze: 0.2)
 
 
@@ -91,6 +119,7 @@ def scan(
     now: datetime | None = None,
     progress: Progress | None = None,
     fetcher: IssuerFetcher | None = None,
+    hardening: Mapping[Endpoint, int] | None = None,
 ) -> dict[Endpoint, EndpointFacts]:
     """Facts for every endpoint, from one concurrent sslyze scan. Orchestration.
 
@@ -103,6 +132,8 @@ def scan(
     ``fetcher`` looks up a missing issuer by its URL (None: never, as with ``--offline``).
     ``progress(endpoint, finished)`` is called when an endpoint answers the probe (False)
     and when its facts are known (True).
+    ``hardening`` maps the endpoints audited with the hardening profile to their plain-HTTP
+    port: only those are asked the profile's scan commands (SPEC §2.2) and sent a GET there.
     """
     report = progress or (lambda endpoint, finished: None)
     unique = list(dict.fromkeys(endpoints))
@@ -119,8 +150,13 @@ def scan(
             trusts[endpoint] = prepared[spec]
         facts = probe_all(unique, timeout, report)
         live = [e for e in unique if e not in facts]
-        for endpoint, result in _run_sslyze(live, trusts, timeout, report).items():
-            facts[endpoint] = _from_result(endpoint, result, trusts[endpoint], when, fetcher)
+        hardened = {e: p for e, p in (hardening or {}).items() if e in live}
+        with ThreadPoolExecutor(max_workers=HTTP_WORKERS) as pool:
+            answers = {e: pool.submit(http_answer, e, p, timeout) for e, p in hardened.items()}
+            results = _run_sslyze(live, trusts, timeout, report, frozenset(hardened))
+            for endpoint, result in results.items():
+                found = _from_result(endpoint, result, trusts[endpoint], when, fetcher)
+                facts[endpoint] = _with_hardening(found, result, answers.get(endpoint))
     return {e: facts[e] for e in unique}
 
 
@@ -129,16 +165,21 @@ def _run_sslyze(
     trusts: Mapping[Endpoint, Trust],
     timeout: float,
     progress: Progress,
+    hardened: frozenset[Endpoint] = frozenset(),
 ) -> dict[Endpoint, ServerScanResult | None]:
-    """One Scanner over all ``endpoints``; None for a result that never came (safety net)."""
+    """One Scanner over all ``endpoints``; None for a result that never came (safety net).
+
+    Endpoints in ``hardened`` are also asked the hardening profile's commands."""
     if not endpoints:
         return {}
     _poll_quickly()
-    requests = [_request(e, trusts[e], timeout) for e in endpoints]
+    requests = [_request(e, trusts[e], timeout, e in hardened) for e in endpoints]
     by_uuid = {request.uuid: e for request, e in zip(requests, endpoints, strict=True)}
     concurrent = min(len(endpoints), MAX_CONCURRENT_SERVERS)
     scanner = Scanner(
-        per_server_concurrent_connections_limit=PER_SERVER_CONNECTIONS,
+        per_server_concurrent_connections_limit=(
+            HARDENING_CONNECTIONS if hardened else PER_SERVER_CONNECTIONS
+        ),
         concurrent_server_scans_limit=concurrent,
     )
     scanner.queue_scans(requests)
@@ -147,7 +188,8 @@ def _run_sslyze(
     # The probe screened out stuck ports, so this bound is only hit by a server that stalls
     # half-way; its sslyze threads are daemons and are left behind.
     waves = -(-len(endpoints) // concurrent)
-    deadline = time.monotonic() + waves * max(30.0, 8 * timeout)
+    per_wave = max(30.0, 8 * timeout) * (4 if hardened else 1)  # hundreds of handshakes
+    deadline = time.monotonic() + waves * per_wave
     found: dict[Endpoint, ServerScanResult | None] = dict.fromkeys(endpoints)
     for _ in endpoints:
         try:
@@ -186,7 +228,9 @@ def _drain(scanner: Scanner, out: queue.Queue[ServerScanResult | Exception]) -> 
         out.put(exc)
 
 
-def _request(endpoint: Endpoint, trust: Trust, timeout: float) -> ServerScanRequest:
+def _request(
+    endpoint: Endpoint, trust: Trust, timeout: float, hardened: bool = False
+) -> ServerScanRequest:
     location = ServerNetworkLocation(
         hostname=endpoint.host, port=endpoint.port, ip_address=endpoint.address
     )
@@ -204,12 +248,105 @@ def _request(endpoint: Endpoint, trust: Trust, timeout: float) -> ServerScanRequ
     return ServerScanRequest(
         server_location=location,
         network_configuration=network,
-        scan_commands={ScanCommand.CERTIFICATE_INFO},
+        scan_commands={ScanCommand.CERTIFICATE_INFO, *(HARDENING_COMMANDS if hardened else ())},
         scan_commands_extra_arguments=extra,
     )
 
 
 # --- results -> facts -------------------------------------------------------------------------
+
+
+def _with_hardening(
+    facts: EndpointFacts,
+    result: ServerScanResult | None,
+    answer: Future[HttpAnswer] | None,
+) -> EndpointFacts:
+    """``facts`` with the hardening profile's facts, for an endpoint scanned with it."""
+    if answer is None or not facts.reachable or result is None or result.scan_result is None:
+        return facts
+    scans = result.scan_result
+    versions = tuple(
+        _version_scan(label, command.value, getattr(scans, command.value))
+        for label, command in VERSION_COMMANDS
+    )
+    headers = _attempt("http_headers", scans.http_headers)
+    answered = scans.http_headers.result if headers.ok else None
+    hsts = answered.strict_transport_security_header if answered is not None else None
+    leaf = _leaf_of(scans)
+    hardening = HardeningFacts(
+        versions=versions,
+        headers=headers,
+        http=answer.result(),
+        hsts=_hsts_text(hsts),
+        hsts_max_age=hsts.max_age if hsts is not None else None,
+        leaf_eku=_eku(leaf) if leaf is not None else None,
+        leaf_key_usage=_key_usage(leaf) if leaf is not None else None,
+    )
+    return replace(facts, hardening=hardening)
+
+
+def _version_scan(label: str, command: str, attempt: ScanCommandAttempt) -> VersionScan:  # type: ignore[type-arg]
+    done = _attempt(command, attempt)
+    scanned: CipherSuitesScanResult | None = attempt.result
+    if not done.ok or scanned is None:
+        return VersionScan(label, done)
+    accepted = tuple(
+        AcceptedSuite(
+            a.cipher_suite.name,
+            label,
+            a.cipher_suite.key_size,
+            a.cipher_suite.is_anonymous,
+            _key_exchange(a.ephemeral_key),
+        )
+        for a in scanned.accepted_cipher_suites
+    )
+    return VersionScan(label, done, accepted)
+
+
+def _key_exchange(key: EphemeralKeyInfo | None) -> str | None:
+    """ "ECDH X25519 (253 bits)", "DH 2048 bits", or None (static RSA: no ephemeral key)."""
+    if isinstance(key, EcDhEphemeralKeyInfo):
+        return f"ECDH {key.curve_name} ({key.size} bits)"
+    if isinstance(key, DhEphemeralKeyInfo):
+        return f"DH {key.size} bits"
+    return None if key is None else f"ephemeral {key.size} bits"
+
+
+def _hsts_text(header: object) -> str | None:
+    """The Strict-Transport-Security header as sslyze parsed it, written back out."""
+    if header is None:
+        return None
+    parts = [f"max-age={getattr(header, 'max_age', None)}"]
+    parts += ["includeSubDomains"] if getattr(header, "include_subdomains", False) else []
+    parts += ["preload"] if getattr(header, "preload", False) else []
+    return "; ".join(parts)
+
+
+def _leaf_of(scans: object) -> x509.Certificate | None:
+    attempt = getattr(scans, "certificate_info", None)
+    result = getattr(attempt, "result", None)
+    if result is None or not result.certificate_deployments:
+        return None
+    return _main_deployment(result.certificate_deployments).received_certificate_chain[0]
+
+
+def _eku(leaf: x509.Certificate) -> tuple[str, ...] | None:
+    try:
+        usage = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return None
+    return tuple(oid.dotted_string for oid in usage)
+
+
+_KEY_USAGE_BITS = ("digital_signature", "key_encipherment", "key_agreement", "key_cert_sign")
+
+
+def _key_usage(leaf: x509.Certificate) -> tuple[str, ...] | None:
+    try:
+        usage = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return None
+    return tuple(bit for bit in _KEY_USAGE_BITS if getattr(usage, bit))
 
 
 def _from_result(

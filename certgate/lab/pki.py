@@ -144,8 +144,10 @@ def make_leaf(
     dns_names: Sequence[str] = (),
     not_before: datetime | None = None,
     not_after: datetime | None = None,
+    usages: Sequence[x509.ObjectIdentifier] = (x509.oid.ExtendedKeyUsageOID.SERVER_AUTH,),
 ) -> Issued:
-    """A server certificate for ``subject`` (SANs from ``dns_names``), signed by ``issuer``."""
+    """A server certificate for ``subject`` (SANs from ``dns_names``), signed by ``issuer``;
+    ``usages`` is its Extended Key Usage (the hardening lab's clientAuth-only leaf)."""
     start = not_before or now() - timedelta(days=1)
     builder = (
         _builder(
@@ -156,9 +158,7 @@ def make_leaf(
             not_after or start + timedelta(days=397),
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
+        .add_extension(x509.ExtendedKeyUsage(list(usages)), critical=False)
         .add_extension(_aki(issuer), critical=False)
     )
     if dns_names:

@@ -94,6 +94,8 @@ def _control(control_id: str) -> Control:
 
 def _group_head(control: Control, count: int) -> str:
     manual = f" (manual § {escape(control.citation)})" if control.manual else ""
+    if control.hardening and control.source:
+        manual = f" (hardening: {escape(control.source)})"
     return (
         f'<tbody class="certgate-group"><tr><td colspan="4"><b>{escape(control.id)}</b>{manual}'
         f": {escape(control.title)} — {_items(count)}"

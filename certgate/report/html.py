@@ -230,11 +230,15 @@ def overview_html(results: Results) -> str:
     )
 
 
+def _cited(control: Control) -> str:
+    """``manual § 5.8``, or ``hardening: <sources>`` for a hardening-profile control."""
+    return f"hardening: {control.source}" if control.hardening else f"manual § {control.citation}"
+
+
 def remediation_html(control: Control, outcome: Outcome, message: str) -> str:
     """An item's details: what was seen (its fix is given once, in the findings above)."""
     head = (
-        f"<p><b>{escape(control.id)}</b> (manual § {escape(control.citation)}): "
-        f"{escape(control.title)}</p>"
+        f"<p><b>{escape(control.id)}</b> ({escape(_cited(control))}): {escape(control.title)}</p>"
     )
     word = "Could not audit" if outcome is Outcome.ERROR else "Finding"
     return f'<div class="certgate-finding">{head}<p><b>{word}:</b> {escape(message)}</p></div>'

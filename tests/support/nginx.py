@@ -25,6 +25,9 @@ class Site:
     chain: Sequence[pki.Issued]  # written to one file, leaf first, as ssl_certificate wants
     key: pki.PrivateKey
     pages: dict[str, str] | None = None
+    directives: str = ""  # more nginx directives for the https server block (protocols, ...)
+    http_port: int | None = None  # also a plain-HTTP server block on this port
+    http_directives: str = ""  # ... with these directives (a `return 301 ...`, say)
 
 
 def nginx_binary() -> str:
@@ -48,7 +51,16 @@ def _server_block(site: Site, folder: Path) -> str:
         f"  server {{\n    listen {site.address}:{site.port} ssl;\n"
         f"    server_name {site.host};\n"
         f"    ssl_certificate {folder / name}.pem;\n    ssl_certificate_key {folder / name}.key;\n"
-        f"    root {root};\n  }}\n"
+        f"    root {root};\n{site.directives}  }}\n{_http_block(site, root)}"
+    )
+
+
+def _http_block(site: Site, root: Path) -> str:
+    if site.http_port is None:
+        return ""
+    return (
+        f"  server {{\n    listen {site.address}:{site.http_port};\n"
+        f"    server_name {site.host};\n    root {root};\n{site.http_directives}  }}\n"
     )
 
 
@@ -79,6 +91,8 @@ def running_nginx(sites: Sequence[Site], folder: Path) -> Iterator[None]:
     try:
         for site in sites:
             _wait_for(site.address, site.port, process, folder)
+            if site.http_port is not None:
+                _wait_for(site.address, site.http_port, process, folder)
         yield
     finally:
         process.terminate()

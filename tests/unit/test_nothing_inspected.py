@@ -24,6 +24,7 @@ CHECK_MODULES = (
     "test_bundle",
     "test_chain",
     "test_csr",
+    "test_hardening",
     "test_hosts",
     "test_key_match",
     "test_keys",
@@ -53,6 +54,7 @@ ATOMIC = {
     "expected": "the target's own certificate",
     "leaf": "one certificate",
     "page": "a fetched page, or an error",
+    "hardening": "a hardening-scanned address's facts, or an error",
 }
 
 

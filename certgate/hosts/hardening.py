@@ -1,0 +1,166 @@
+"""The hardening profile's judgements (HARDENING.md §A, §A.1): pure functions over facts.
+
+A judgement that needs a scan command which failed raises :class:`ArtifactError` naming it:
+that control's item is an error ("could not check" is never "passed"), the others go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from certgate.errors import ArtifactError
+from certgate.files.facts import CertificateFacts
+from certgate.hosts.facts import AcceptedSuite, Endpoint, HardeningFacts, HttpAnswer
+
+# HARDENING.md §A.1: one year, as Internet.nl (testssl.sh 180 d, Observatory 6 months,
+# Mozilla 2 y which sslyze's own checker switched off).
+HSTS_MIN_SECONDS = 31_536_000
+# CA/B Forum BRs via pkilint's SubscriberValidityPeriodValidator: (issued before, max days).
+LIFETIME_CEILINGS: tuple[tuple[datetime, int], ...] = (
+    (datetime(2026, 3, 15, tzinfo=UTC), 398),
+    (datetime(2027, 3, 15, tzinfo=UTC), 200),
+    (datetime(2029, 3, 15, tzinfo=UTC), 100),
+)
+LIFETIME_CEILING_LAST = 47
+SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
+REDIRECTS = (301, 302, 307, 308)
+# HARDENING.md §A #4: NULL, anonymous, EXPORT, DES, RC4, 64-bit block ciphers.
+WEAK_MARKERS = ("_NULL_", "_EXPORT", "_DES_", "_DES40_", "_RC4_", "_3DES_", "_IDEA_", "_RC2_")
+LEGACY_VERSIONS = ("TLS 1.0", "TLS 1.1")
+SSL_VERSIONS = ("SSL 2.0", "SSL 3.0")
+PRE_TLS13 = ("SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2")
+_OPENSSL_FLAG = {"SSL 3.0": "-ssl3", "TLS 1.0": "-tls1", "TLS 1.1": "-tls1_1"}
+_OPENSSL_FLAG |= {"TLS 1.2": "-tls1_2", "TLS 1.3": "-tls1_3"}
+
+
+def _suites(h: HardeningFacts, versions: Sequence[str]) -> list[AcceptedSuite]:
+    """The accepted suites of ``versions``; ArtifactError when one of them was not scanned."""
+    chosen = [v for v in h.versions if v.version in versions]
+    failed = [v.attempt for v in chosen if not v.attempt.ok]
+    if failed:
+        what = "; ".join(f"{a.command}: {a.error or a.status.value}" for a in failed)
+        raise ArtifactError(f"could not enumerate the cipher suites: {what}")
+    return [s for v in chosen for s in v.accepted]
+
+
+def accepted_versions(h: HardeningFacts, versions: Sequence[str]) -> tuple[str, ...]:
+    """Which of ``versions`` the server completed a handshake with."""
+    return tuple(dict.fromkeys(s.version for s in _suites(h, versions)))
+
+
+def describe(suites: Sequence[AcceptedSuite]) -> str:
+    """``TLS 1.0: TLS_RSA_WITH_3DES_EDE_CBC_SHA, ...; TLS 1.2: ...`` (accepted, by version)."""
+    by_version: dict[str, list[str]] = {}
+    for suite in suites:
+        by_version.setdefault(suite.version, []).append(suite.name)
+    return "; ".join(f"{v}: {', '.join(names)}" for v, names in by_version.items())
+
+
+def weak_suites(h: HardeningFacts) -> list[AcceptedSuite]:
+    """NULL, anonymous, EXPORT, DES, RC4, 3DES/IDEA or under-128-bit suites, any version."""
+    return [
+        s
+        for s in _suites(h, ("SSL 2.0", *PRE_TLS13, "TLS 1.3"))
+        if s.anonymous or s.key_size < 128 or any(m in f"{s.name}_" for m in WEAK_MARKERS)
+    ]
+
+
+def cbc_sha1_suites(h: HardeningFacts) -> list[AcceptedSuite]:
+    """TLS 1.2 suites with CBC and a SHA-1 MAC (``*_CBC_SHA``)."""
+    return [s for s in _suites(h, ("TLS 1.2",)) if s.name.endswith("_CBC_SHA")]
+
+
+def static_rsa_suites(h: HardeningFacts) -> list[AcceptedSuite]:
+    """TLS 1.0-1.2 (and SSL 3.0) suites without an ephemeral key exchange."""
+    return [
+        s
+        for s in _suites(h, PRE_TLS13)
+        if s.name.startswith("TLS_RSA_") or (s.key_exchange is None and not s.anonymous)
+    ]
+
+
+def non_aead_suites(h: HardeningFacts) -> list[AcceptedSuite]:
+    """TLS 1.2 suites that are not AEAD (CBC)."""
+    return [s for s in _suites(h, ("TLS 1.2",)) if "_CBC_" in s.name]
+
+
+def openssl_version_command(endpoint: Endpoint, version: str) -> str:
+    """``openssl s_client -connect A:P -servername H -tls1``: shows whether a version works."""
+    flag = _OPENSSL_FLAG.get(version, "")
+    return f"openssl s_client -connect {endpoint.where} -servername {endpoint.host} {flag}".strip()
+
+
+def https_curl_command(endpoint: Endpoint) -> str:
+    """``curl -sI --resolve H:P:A https://H:P/``: the HTTPS response headers at one address."""
+    address = f"[{endpoint.address}]" if ":" in endpoint.address else endpoint.address
+    where = f"{endpoint.host}:{endpoint.port}:{address}"
+    return f"curl -sI --resolve {where} https://{endpoint.host}:{endpoint.port}/"
+
+
+def weak_signatures(chain: Sequence[CertificateFacts]) -> list[str]:
+    """``CN=... (sha1)`` for each served certificate below the root signed with SHA-1 or MD5."""
+    return [
+        f"{c.subject.rfc4514()} ({c.signature_hash})"
+        for c in chain
+        if not c.self_issued and c.signature_hash in ("sha1", "md5")
+    ]
+
+
+def lifetime_days(leaf: CertificateFacts) -> float:
+    """notAfter - notBefore, both inclusive (RFC 5280: one second more), in days."""
+    return ((leaf.not_after - leaf.not_before).total_seconds() + 1) / 86_400
+
+
+def lifetime_ceiling(leaf: CertificateFacts) -> int:
+    """The CA/B Forum's maximum lifetime, in days, for a certificate issued when this one was."""
+    for before, days in LIFETIME_CEILINGS:
+        if leaf.not_before < before:
+            return days
+    return LIFETIME_CEILING_LAST
+
+
+def eku_problem(h: HardeningFacts) -> str | None:
+    """Why the leaf is not a TLS server certificate by its key usages, or None."""
+    if h.leaf_eku is None:
+        return "the leaf has no Extended Key Usage extension"
+    if SERVER_AUTH not in h.leaf_eku:
+        return f"the leaf's Extended Key Usage is {', '.join(h.leaf_eku)}, without serverAuth"
+    usable = ("digital_signature", "key_encipherment")
+    if h.leaf_key_usage is not None and not any(u in h.leaf_key_usage for u in usable):
+        shown = ", ".join(h.leaf_key_usage) or "empty"
+        return f"the leaf's KeyUsage ({shown}) allows neither digitalSignature nor keyEncipherment"
+    return None
+
+
+def hsts_seen(h: HardeningFacts) -> str:
+    """The HSTS header as seen over HTTPS, or why there is none; ArtifactError if not read."""
+    if not h.headers.ok:
+        raise ArtifactError(f"could not read the HTTPS response headers: {h.headers.error}")
+    return f"Strict-Transport-Security: {h.hsts}" if h.hsts else "no Strict-Transport-Security"
+
+
+def hsts_long_enough(h: HardeningFacts) -> bool:
+    """The HSTS header is sent with max-age of at least :data:`HSTS_MIN_SECONDS`."""
+    hsts_seen(h)  # raises when the headers could not be read
+    return h.hsts_max_age is not None and h.hsts_max_age >= HSTS_MIN_SECONDS
+
+
+def redirect_problem(answer: HttpAnswer, host: str) -> str | None:
+    """Why ``http://host/`` does not send clients to HTTPS on the same host, or None.
+
+    A closed port passes (nothing is served over HTTP); no answer at all cannot be judged.
+    """
+    if answer.refused:
+        return None
+    if answer.status is None:
+        raise ArtifactError(f"{answer.url}: no HTTP answer ({answer.error})")
+    if answer.status not in REDIRECTS:
+        return f"{answer.url} answers {answer.status} without a redirect"
+    target = urlsplit(answer.location or "")
+    if target.scheme != "https":
+        return f"{answer.url} redirects ({answer.status}) to {answer.location!r}, not to https"
+    if (target.hostname or "").rstrip(".").lower() != host:
+        return f"{answer.url} redirects ({answer.status}) to another host: {answer.location}"
+    return None
