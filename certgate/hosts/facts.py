@@ -10,8 +10,11 @@ from __future__ import annotations
 import enum
 import ipaddress
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from certgate.files.facts import CertificateFacts
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,49 @@ class HttpAnswer:
     error: str | None = None
 
 
+class RobotResult(enum.Enum):
+    """sslyze's ROBOT verdict (``RobotScanResultEnum``), as a plain value."""
+
+    VULNERABLE_STRONG_ORACLE = "strong oracle"
+    VULNERABLE_WEAK_ORACLE = "weak oracle"
+    NOT_VULNERABLE_NO_ORACLE = "no oracle"
+    NOT_VULNERABLE_RSA_NOT_SUPPORTED = "no RSA key exchange"
+    UNKNOWN_INCONSISTENT_RESULTS = "inconsistent results"
+
+
+@dataclass(frozen=True)
+class Renegotiation:
+    """What SESSION_RENEGOTIATION saw: ``secure`` -- RFC 5746 secure renegotiation is
+    supported; ``client_dos`` -- the server let a client renegotiate without limit."""
+
+    secure: bool
+    client_dos: bool
+
+
+@dataclass(frozen=True)
+class Observed(Generic[T]):
+    """One single-answer scan command of the hardening profile (TLS_COMPRESSION, HEARTBLEED,
+    ROBOT, ...): its ``attempt``, and ``value`` what it found (None when the attempt did not
+    complete -- see ``attempt``; never read as a pass)."""
+
+    attempt: CommandAttempt
+    value: T | None = None
+
+
+def not_run(command: str) -> Observed[T]:
+    """The facts of a scan command that was not asked (the default of HardeningFacts)."""
+    return Observed(CommandAttempt(command, AttemptStatus.NOT_SCHEDULED))
+
+
+# HardeningFacts' defaults: facts recorded without these commands (older tests, fixtures).
+_NO_COMPRESSION: Observed[bool] = not_run("tls_compression")
+_NO_HEARTBLEED: Observed[bool] = not_run("heartbleed")
+_NO_CCS: Observed[bool] = not_run("openssl_ccs_injection")
+_NO_ROBOT: Observed[RobotResult] = not_run("robot")
+_NO_RENEGOTIATION: Observed[Renegotiation] = not_run("session_renegotiation")
+_NO_FALLBACK: Observed[bool] = not_run("tls_fallback_scsv")
+
+
 @dataclass(frozen=True)
 class HardeningFacts:
     """What the hardening profile's scan commands saw at one endpoint (SPEC §2.2).
@@ -152,6 +198,11 @@ class HardeningFacts:
     - ``http``: the plain-HTTP answer on ``http_port``.
     - ``leaf_eku``: the leaf's Extended Key Usage OIDs (None: no such extension);
       ``leaf_key_usage``: its KeyUsage bits set (None: no such extension).
+    - ``compression``: TLS compression accepted (TLS_COMPRESSION); ``heartbleed`` and
+      ``ccs_injection``: vulnerable (HEARTBLEED, OPENSSL_CCS_INJECTION); ``robot``: the ROBOT
+      verdict; ``renegotiation``: SESSION_RENEGOTIATION; ``fallback_scsv``: the server
+      refuses an inappropriate fallback (TLS_FALLBACK_SCSV). Each value is None when its
+      command did not complete.
     """
 
     versions: tuple[VersionScan, ...]
@@ -161,6 +212,12 @@ class HardeningFacts:
     hsts_max_age: int | None = None
     leaf_eku: tuple[str, ...] | None = None
     leaf_key_usage: tuple[str, ...] | None = None
+    compression: Observed[bool] = _NO_COMPRESSION
+    heartbleed: Observed[bool] = _NO_HEARTBLEED
+    ccs_injection: Observed[bool] = _NO_CCS
+    robot: Observed[RobotResult] = _NO_ROBOT
+    renegotiation: Observed[Renegotiation] = _NO_RENEGOTIATION
+    fallback_scsv: Observed[bool] = _NO_FALLBACK
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from certgate.errors import ArtifactError
 from certgate.files.facts import CertificateFacts
-from certgate.hosts.facts import AcceptedSuite, Endpoint, HardeningFacts, HttpAnswer
+from certgate.hosts.facts import (
+    AcceptedSuite,
+    Endpoint,
+    HardeningFacts,
+    HttpAnswer,
+    Observed,
+    RobotResult,
+)
+
+T = TypeVar("T")
 
 # HARDENING.md §A.1: one year, as Internet.nl (testssl.sh 180 d, Observatory 6 months,
 # Mozilla 2 y which sslyze's own checker switched off).
@@ -164,3 +174,65 @@ def redirect_problem(answer: HttpAnswer, host: str) -> str | None:
     if (target.hostname or "").rstrip(".").lower() != host:
         return f"{answer.url} redirects ({answer.status}) to another host: {answer.location}"
     return None
+
+
+def observed(seen: Observed[T], what: str) -> T:
+    """What a single-answer scan command found; ArtifactError when it did not complete."""
+    if not seen.attempt.ok or seen.value is None:
+        reason = seen.attempt.error or seen.attempt.status.value
+        raise ArtifactError(f"could not check {what}: {seen.attempt.command}: {reason}")
+    return seen.value
+
+
+def sslyze_command(endpoint: Endpoint, *options: str) -> str:
+    """``sslyze --robot host:port{address}``: reproduces one scan command at one address."""
+    flags = " ".join(f"--{o}" for o in options)
+    return f"sslyze {flags} {endpoint.host}:{endpoint.port}{{{endpoint.address}}}"
+
+
+def compresses(h: HardeningFacts) -> bool:
+    """The server accepts TLS-level compression (CRIME)."""
+    return observed(h.compression, "TLS compression")
+
+
+def openssl_bugs(h: HardeningFacts) -> list[str]:
+    """Which of Heartbleed and the OpenSSL CCS injection the server is vulnerable to."""
+    found = [("Heartbleed (CVE-2014-0160)", observed(h.heartbleed, "Heartbleed"))]
+    found += [("OpenSSL CCS injection (CVE-2014-0224)", observed(h.ccs_injection, "CCS"))]
+    return [name for name, vulnerable in found if vulnerable]
+
+
+def robot_verdict(h: HardeningFacts) -> RobotResult:
+    """sslyze's ROBOT verdict at this endpoint."""
+    return observed(h.robot, "ROBOT")
+
+
+def robot_strong(h: HardeningFacts) -> bool:
+    """A strong ROBOT oracle: the RSA key exchange can be decrypted (fails the control).
+
+    A weak or inconsistent oracle is a warning in HARDENING.md §A #17; a control has one
+    severity, so it passes here and only the strong oracle fails."""
+    return robot_verdict(h) is RobotResult.VULNERABLE_STRONG_ORACLE
+
+
+def renegotiation_problem(h: HardeningFacts) -> str | None:
+    """Why renegotiation is unsafe (no RFC 5746 secure renegotiation), or None.
+
+    Unlimited client-initiated renegotiation is a warning in HARDENING.md §A #18: it is
+    named alongside a failure, and alone it passes (one severity per control)."""
+    seen = observed(h.renegotiation, "renegotiation")
+    if seen.secure:
+        return None
+    dos = "; client-initiated renegotiation is also unlimited" if seen.client_dos else ""
+    return f"secure renegotiation (RFC 5746) is not supported{dos}"
+
+
+def fallback_problem(h: HardeningFacts) -> str | None:
+    """Why a downgrade is not signalled, or None; n/a (None) when TLS 1.0/1.1 are refused.
+
+    sslyze counts any rejected fallback as support, so a TLS 1.2+-only server always
+    passes; Schannel is known to lack the signal (ssllabs/ssllabs-scan#245)."""
+    legacy = accepted_versions(h, LEGACY_VERSIONS)
+    if not legacy or observed(h.fallback_scsv, "TLS_FALLBACK_SCSV"):
+        return None
+    return f"it accepts {', '.join(legacy)} and does not refuse an inappropriate fallback"

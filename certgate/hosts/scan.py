@@ -19,12 +19,13 @@ import queue
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from traceback import TracebackException
+from typing import Any, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -37,6 +38,11 @@ from sslyze import (
     CertificateDeploymentAnalysisResult,
     CertificateInfoExtraArgument,
     CipherSuitesScanResult,
+    CompressionScanResult,
+    FallbackScsvScanResult,
+    HeartbleedScanResult,
+    OpenSslCcsInjectionScanResult,
+    RobotScanResult,
     ScanCommand,
     ScanCommandAttempt,
     ScanCommandAttemptStatusEnum,
@@ -47,6 +53,7 @@ from sslyze import (
     ServerNetworkLocation,
     ServerScanRequest,
     ServerScanResult,
+    SessionRenegotiationScanResult,
     errors,
 )
 
@@ -68,6 +75,9 @@ from certgate.hosts.facts import (
     EndpointStatus,
     HardeningFacts,
     HttpAnswer,
+    Observed,
+    Renegotiation,
+    RobotResult,
     VersionScan,
 )
 from certgate.hosts.http import http_answer
@@ -100,7 +110,21 @@ VERSION_COMMANDS: tuple[tuple[str, ScanCommand], ...] = (
     ("TLS 1.2", ScanCommand.TLS_1_2_CIPHER_SUITES),
     ("TLS 1.3", ScanCommand.TLS_1_3_CIPHER_SUITES),
 )
-HARDENING_COMMANDS = frozenset({*(c for _, c in VERSION_COMMANDS), ScanCommand.HTTP_HEADERS})
+# Single-answer commands (HARDENING.md §A #16-20): compression, OpenSSL bugs, ROBOT,
+# renegotiation, downgrade signalling.
+PROBE_COMMANDS = frozenset(
+    {
+        ScanCommand.TLS_COMPRESSION,
+        ScanCommand.HEARTBLEED,
+        ScanCommand.OPENSSL_CCS_INJECTION,
+        ScanCommand.ROBOT,
+        ScanCommand.SESSION_RENEGOTIATION,
+        ScanCommand.TLS_FALLBACK_SCSV,
+    }
+)
+HARDENING_COMMANDS = frozenset(
+    {*(c for _, c in VERSION_COMMANDS), ScanCommand.HTTP_HEADERS, *PROBE_COMMANDS}
+)
 SSLYZE_POLL_SECONDS = 0.02  # how often finished scans are collected (sslyze: 0.2)
 
 
@@ -281,8 +305,52 @@ def _with_hardening(
         hsts_max_age=hsts.max_age if hsts is not None else None,
         leaf_eku=_eku(leaf) if leaf is not None else None,
         leaf_key_usage=_key_usage(leaf) if leaf is not None else None,
+        compression=_observed(scans, ScanCommand.TLS_COMPRESSION, _compresses),
+        heartbleed=_observed(scans, ScanCommand.HEARTBLEED, _heartbleed),
+        ccs_injection=_observed(scans, ScanCommand.OPENSSL_CCS_INJECTION, _ccs_injection),
+        robot=_observed(scans, ScanCommand.ROBOT, _robot),
+        renegotiation=_observed(scans, ScanCommand.SESSION_RENEGOTIATION, _renegotiation),
+        fallback_scsv=_observed(scans, ScanCommand.TLS_FALLBACK_SCSV, _fallback_scsv),
     )
     return replace(facts, hardening=hardening)
+
+
+_T = TypeVar("_T")
+
+
+def _observed(scans: object, command: ScanCommand, read: Callable[[Any], _T]) -> Observed[_T]:
+    """A single-answer scan command's attempt, and ``read`` of its result when it completed."""
+    attempt = getattr(scans, command.value)
+    done = _attempt(command.value, attempt)
+    if not done.ok or attempt.result is None:
+        return Observed(done)
+    return Observed(done, read(attempt.result))
+
+
+def _compresses(result: CompressionScanResult) -> bool:
+    return result.supports_compression
+
+
+def _heartbleed(result: HeartbleedScanResult) -> bool:
+    return result.is_vulnerable_to_heartbleed
+
+
+def _ccs_injection(result: OpenSslCcsInjectionScanResult) -> bool:
+    return result.is_vulnerable_to_ccs_injection
+
+
+def _robot(result: RobotScanResult) -> RobotResult:
+    return RobotResult[result.robot_result.name]
+
+
+def _fallback_scsv(result: FallbackScsvScanResult) -> bool:
+    return result.supports_fallback_scsv
+
+
+def _renegotiation(result: SessionRenegotiationScanResult) -> Renegotiation:
+    return Renegotiation(
+        result.supports_secure_renegotiation, result.is_vulnerable_to_client_renegotiation_dos
+    )
 
 
 def _version_scan(label: str, command: str, attempt: ScanCommandAttempt) -> VersionScan:  # type: ignore[type-arg]
