@@ -628,6 +628,79 @@ HARDENING: tuple[Control, ...] = (
         'Set redirectHttpToHttps="true" in the site\'s <hsts> element (Windows Server 2019+), '
         "or add a URL Rewrite rule to https://{HTTP_HOST}/{R:1}",
     ),
+    _hardening(
+        "vuln-heartbleed-ccs",
+        "Not vulnerable to Heartbleed (CVE-2014-0160) or OpenSSL CCS injection (CVE-2014-0224)",
+        Severity.FAIL,
+        "testssl.sh; sslyze Mozilla checker",
+        (
+            "Heartbleed or OpenSSL CCS injection was detected (named in the finding). IIS "
+            "(Schannel) does not use OpenSSL, so TLS is terminated by a device in front of IIS "
+            "(load balancer, WAF, reverse proxy). Update that device.",
+            "偵測到 Heartbleed 或 OpenSSL CCS injection 弱點（列於檢查結果）。IIS（Schannel）"
+            "不使用 OpenSSL，表示 TLS 由 IIS 前端設備（負載平衡器、WAF、反向代理）終止，"
+            "請更新該設備。",
+        ),
+        "Update the OpenSSL-based device that terminates TLS in front of IIS (load balancer, "
+        "WAF, reverse proxy)",
+    ),
+    _hardening(
+        "vuln-robot",
+        "No strong ROBOT oracle on RSA key exchange",
+        Severity.FAIL,
+        "SSL Labs 2018 grading (ROBOT); testssl.sh; sslyze Mozilla checker",
+        (
+            "A ROBOT oracle was detected (its kind is in the finding). Disable the RSA "
+            "key-exchange suites (`TLS_RSA_WITH_*`), and update any TLS device in front of "
+            "IIS. Only a strong oracle fails this control; a weak or inconsistent one is "
+            "not failed, and disabling `TLS_RSA_WITH_*` clears it too.",
+            "偵測到 ROBOT 弱點（類型列於檢查結果）。請停用 RSA 金鑰交換套件"
+            "（`TLS_RSA_WITH_*`），並更新 IIS 前端的 TLS 設備。本項僅對強 oracle 判定不合格；"
+            "弱或結果不一致的 oracle 不判定不合格，停用 `TLS_RSA_WITH_*` 亦可一併消除。",
+        ),
+        "Disable every TLS_RSA_WITH_* suite with Disable-TlsCipherSuite (or tick 'Disable "
+        "Legacy TLS' on the binding) and update any TLS device in front of IIS",
+    ),
+    _hardening(
+        "renegotiation-secure",
+        "Secure renegotiation (RFC 5746) is supported",
+        Severity.FAIL,
+        "RFC 5746; SSL Labs 2014 grading; testssl.sh; NCSC-NL TLS 2025-05",
+        (
+            "Secure renegotiation (RFC 5746) is not supported, or client-initiated "
+            "renegotiation is unlimited. Check the TLS terminator in front of IIS, and install "
+            "the current Windows updates.",
+            "不支援安全重新協商（RFC 5746），或允許無限制的用戶端重新協商。請檢查 IIS 前端的 "
+            "TLS 終止設備並套用最新 Windows 更新。",
+        ),
+        "Check the TLS terminator in front of IIS and install the current Windows updates",
+    ),
+    _hardening(
+        "tls-compression-off",
+        "TLS-level compression (CRIME) is off",
+        Severity.FAIL,
+        "testssl.sh (CRIME); sslyze Mozilla checker; NCSC-NL TLS 2025-05",
+        (
+            "TLS compression is on (CRIME). Turn it off on the device that terminates TLS.",
+            "已啟用 TLS 壓縮（CRIME 風險）。請在終止 TLS 的設備上關閉。",
+        ),
+        "Turn TLS compression off on the device that terminates TLS",
+    ),
+    _hardening(
+        "fallback-scsv",
+        "While TLS 1.0/1.1 are accepted, the server refuses an inappropriate fallback "
+        "(TLS_FALLBACK_SCSV); passes when they are refused",
+        Severity.WARNING,
+        "RFC 7507 (obsoleted by RFC 8996); testssl.sh; sslyze Mozilla checker",
+        (
+            "TLS 1.0/1.1 is still enabled, and the server does not signal downgrade protection "
+            "(TLS_FALLBACK_SCSV). Windows Schannel does not provide this signal. The fix is to "
+            "disable TLS 1.0/1.1 (see `tls-no-legacy`).",
+            "仍啟用 TLS 1.0/1.1，且伺服器未提供降級保護（TLS_FALLBACK_SCSV）。Windows Schannel "
+            "不提供此機制，解法為停用 TLS 1.0/1.1（見 `tls-no-legacy`）。",
+        ),
+        "Disable TLS 1.0 and 1.1 (see tls-no-legacy): Schannel does not provide TLS_FALLBACK_SCSV",
+    ),
 )
 CATALOGUE.update((c.id, c) for c in HARDENING)
 

@@ -12,16 +12,23 @@ from certgate.hosts.hardening import (
     SSL_VERSIONS,
     accepted_versions,
     cbc_sha1_suites,
+    compresses,
     describe,
     eku_problem,
+    fallback_problem,
     hsts_long_enough,
     hsts_seen,
     https_curl_command,
     lifetime_ceiling,
     lifetime_days,
     non_aead_suites,
+    openssl_bugs,
     openssl_version_command,
     redirect_problem,
+    renegotiation_problem,
+    robot_strong,
+    robot_verdict,
+    sslyze_command,
     static_rsa_suites,
     weak_signatures,
     weak_suites,
@@ -150,4 +157,55 @@ def test_http_redirects_to_https(served: EndpointFacts, hardening: HardeningFact
     assert problem is None, (
         f"{problem} (`{hardening.http.command}`); {cite('http-redirects-to-https')} requires "
         f"a redirect to https://{served.endpoint.host}/. {fix('http-redirects-to-https')}."
+    )
+
+
+@control("vuln-heartbleed-ccs")
+def test_vuln_heartbleed_ccs(served: EndpointFacts, hardening: HardeningFacts) -> None:
+    """Not vulnerable to Heartbleed or the OpenSSL CCS injection."""
+    found = openssl_bugs(hardening)
+    assert not found, (
+        f"{served.endpoint.where} is vulnerable to {' and '.join(found)} "
+        f"(`{sslyze_command(served.endpoint, 'heartbleed', 'openssl_ccs')}`); "
+        f"{cite('vuln-heartbleed-ccs')} requires neither. {fix('vuln-heartbleed-ccs')}."
+    )
+
+
+@control("vuln-robot")
+def test_vuln_robot(served: EndpointFacts, hardening: HardeningFacts) -> None:
+    """No strong ROBOT oracle (a weak or inconsistent one is not failed)."""
+    assert not robot_strong(hardening), (
+        f"{served.endpoint.where} has a ROBOT {robot_verdict(hardening).value} "
+        f"(`{sslyze_command(served.endpoint, 'robot')}`); {cite('vuln-robot')} requires no "
+        f"strong oracle. {fix('vuln-robot')}."
+    )
+
+
+@control("renegotiation-secure")
+def test_renegotiation_secure(served: EndpointFacts, hardening: HardeningFacts) -> None:
+    """Secure renegotiation (RFC 5746) is supported."""
+    problem = renegotiation_problem(hardening)
+    assert problem is None, (
+        f"{served.endpoint.where}: {problem} (`{sslyze_command(served.endpoint, 'reneg')}`); "
+        f"{cite('renegotiation-secure')} requires RFC 5746. {fix('renegotiation-secure')}."
+    )
+
+
+@control("tls-compression-off")
+def test_tls_compression_off(served: EndpointFacts, hardening: HardeningFacts) -> None:
+    """TLS-level compression (CRIME) is off."""
+    assert not compresses(hardening), (
+        f"{served.endpoint.where} accepts TLS compression "
+        f"(`{sslyze_command(served.endpoint, 'compression')}`); {cite('tls-compression-off')} "
+        f"requires it off. {fix('tls-compression-off')}."
+    )
+
+
+@control("fallback-scsv")
+def test_fallback_scsv(served: EndpointFacts, hardening: HardeningFacts) -> None:
+    """While TLS 1.0/1.1 are accepted, an inappropriate fallback is refused."""
+    problem = fallback_problem(hardening)
+    assert problem is None, (
+        f"{served.endpoint.where}: {problem} (`{sslyze_command(served.endpoint, 'fallback')}`); "
+        f"{cite('fallback-scsv')} recommends TLS_FALLBACK_SCSV. {fix('fallback-scsv')}."
     )

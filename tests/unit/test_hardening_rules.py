@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -19,18 +20,29 @@ from certgate.hosts.facts import (
     AcceptedSuite,
     AttemptStatus,
     CommandAttempt,
+    Endpoint,
     HardeningFacts,
     HttpAnswer,
+    Observed,
+    Renegotiation,
+    RobotResult,
     VersionScan,
 )
 from certgate.hosts.hardening import (
     accepted_versions,
     cbc_sha1_suites,
+    compresses,
     eku_problem,
+    fallback_problem,
     hsts_long_enough,
     lifetime_ceiling,
     lifetime_days,
+    openssl_bugs,
     redirect_problem,
+    renegotiation_problem,
+    robot_strong,
+    robot_verdict,
+    sslyze_command,
     static_rsa_suites,
     weak_suites,
 )
@@ -152,9 +164,84 @@ def test_a_closed_http_port_passes_and_no_answer_cannot_be_judged():
         redirect_problem(silent, "shop.example")
 
 
+# --- HARDENING.md §A #16-20: recorded answers (Debian's nginx can build none of the flaws) ---
+
+
+T = TypeVar("T")
+
+
+def seen(command: str, value: T) -> Observed[T]:
+    return Observed(CommandAttempt(command, AttemptStatus.COMPLETED), value)
+
+
+def test_tls_compression_fails_when_accepted():
+    assert not compresses(replace(facts(), compression=seen("tls_compression", False)))
+    assert compresses(replace(facts(), compression=seen("tls_compression", True)))
+
+
+def test_heartbleed_and_ccs_are_each_named():
+    clean = replace(facts(), heartbleed=seen("heartbleed", False), ccs_injection=seen("ccs", False))
+    assert openssl_bugs(clean) == []
+    both = replace(clean, heartbleed=seen("heartbleed", True), ccs_injection=seen("ccs", True))
+    assert openssl_bugs(both) == [
+        "Heartbleed (CVE-2014-0160)",
+        "OpenSSL CCS injection (CVE-2014-0224)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("verdict", "fails"),
+    [
+        (RobotResult.VULNERABLE_STRONG_ORACLE, True),
+        (RobotResult.VULNERABLE_WEAK_ORACLE, False),  # a warning in §A #17: not failed
+        (RobotResult.UNKNOWN_INCONSISTENT_RESULTS, False),
+        (RobotResult.NOT_VULNERABLE_NO_ORACLE, False),
+        (RobotResult.NOT_VULNERABLE_RSA_NOT_SUPPORTED, False),
+    ],
+)
+def test_only_a_strong_robot_oracle_fails(verdict: RobotResult, fails: bool):
+    recorded = replace(facts(), robot=seen("robot", verdict))
+    assert robot_strong(recorded) is fails
+    assert robot_verdict(recorded) is verdict
+
+
+def test_insecure_renegotiation_fails_and_names_the_dos():
+    safe = Renegotiation(secure=True, client_dos=True)  # DoS alone: a warning in §A #18
+    assert renegotiation_problem(replace(facts(), renegotiation=seen("reneg", safe))) is None
+    unsafe = Renegotiation(secure=False, client_dos=True)
+    problem = renegotiation_problem(replace(facts(), renegotiation=seen("reneg", unsafe)))
+    assert "RFC 5746" in (problem or "")
+    assert "unlimited" in (problem or "")
+
+
+def test_fallback_scsv_is_judged_only_while_tls_1_0_or_1_1_is_accepted():
+    legacy = facts(suite("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "TLS 1.0", "ECDH"))
+    no_scsv = replace(legacy, fallback_scsv=seen("tls_fallback_scsv", False))
+    assert "accepts TLS 1.0" in (fallback_problem(no_scsv) or "")
+    assert fallback_problem(replace(no_scsv, fallback_scsv=seen("fallback", True))) is None
+    modern = facts(suite("TLS_AES_128_GCM_SHA256", "TLS 1.3"))
+    assert fallback_problem(modern) is None  # n/a: not even asked (the command did not run)
+
+
+def test_a_probe_that_did_not_complete_is_an_error_never_a_pass():
+    failed = Observed[bool](CommandAttempt("heartbleed", AttemptStatus.ERROR, "timed out"))
+    with pytest.raises(ArtifactError, match="heartbleed: timed out"):
+        openssl_bugs(replace(facts(), heartbleed=failed, ccs_injection=seen("ccs", False)))
+    with pytest.raises(ArtifactError, match="tls_compression: not scheduled"):
+        compresses(facts())
+    legacy = facts(suite("TLS_RSA_WITH_AES_128_CBC_SHA", "TLS 1.1"))
+    with pytest.raises(ArtifactError, match="TLS_FALLBACK_SCSV"):
+        fallback_problem(legacy)
+
+
+def test_the_reproduce_command_is_sslyzes_own():
+    endpoint = Endpoint("shop.example", "2001:db8::1", 8443)
+    assert sslyze_command(endpoint, "robot") == "sslyze --robot shop.example:8443{2001:db8::1}"
+
+
 def test_hardening_controls_cite_their_source_never_a_manual_section():
     hardening = [c for c in CATALOGUE.values() if c.hardening]
-    assert len(hardening) >= 12
+    assert len(hardening) >= 17
     for control in hardening:
         assert control.citation == "hardening"
         assert control.source in cite(control.id)
