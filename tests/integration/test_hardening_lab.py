@@ -24,6 +24,7 @@ import pytest
 from cryptography.x509 import ObjectIdentifier
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from sslyze import (
+    RobotScanResultEnum,
     ScanCommand,
     Scanner,
     ServerNetworkLocation,
@@ -31,7 +32,7 @@ from sslyze import (
     ServerScanResult,
 )
 
-from certgate.hosts.scan import VERSION_COMMANDS
+from certgate.hosts.scan import PROBE_COMMANDS, VERSION_COMMANDS
 from certgate.lab import demo, pki
 from tests.support.audit import Audit, project, run
 from tests.support.nginx import Site, running_nginx
@@ -51,7 +52,15 @@ HARDENING_IDS = (
     "cert-eku-serverauth",
     "hsts",
     "http-redirects-to-https",
+    "vuln-heartbleed-ccs",
+    "vuln-robot",
+    "renegotiation-secure",
+    "tls-compression-off",
+    "fallback-scsv",
 )
+# HARDENING.md §A #16-20: no server here can fail them (Debian's OpenSSL has none of these
+# flaws); their failing sides are judged on recorded facts in tests/unit/test_hardening_rules.py.
+PROBES = HARDENING_IDS[-5:]
 LEGACY = (
     "    ssl_protocols TLSv1 TLSv1.1 TLSv1.2;\n"
     '    ssl_ciphers "AES128-SHA:AES256-SHA:AES128-SHA256:AES128-GCM-SHA256:'
@@ -202,6 +211,15 @@ def test_ssl_is_refused_everywhere(audit: Audit):
         assert _outcome(audit, "tls-no-ssl", target, address)["outcome"] == "passed"
 
 
+@pytest.mark.parametrize("control", PROBES)
+def test_no_openssl_flaw_and_fallback_refused_with_tls_1_0(audit: Audit, control: str):
+    """The iis server accepts TLS 1.0 and RSA key exchange: fallback-scsv and vuln-robot are
+    judged there, not only passed as n/a."""
+    for target, address in (("iis", IIS), ("hardened", HARDENED), ("mistakes", MISTAKES)):
+        row = _outcome(audit, control, target, address)
+        assert row["outcome"] == "passed", (target, row["message"])
+
+
 # --- cross-check: sslyze's own scan of the same servers, with the same scan commands --------
 
 SERVERS = (
@@ -215,7 +233,7 @@ SERVERS = (
 def sslyze_own(lab: Path) -> dict[str, ServerScanResult]:
     """sslyze's public API, as its documentation shows it, over the three servers."""
     commands = {ScanCommand.CERTIFICATE_INFO, ScanCommand.HTTP_HEADERS}
-    commands |= {c for _, c in VERSION_COMMANDS}
+    commands |= {c for _, c in VERSION_COMMANDS} | PROBE_COMMANDS
     requests = [
         ServerScanRequest(
             server_location=ServerNetworkLocation(hostname=host, port=PORT, ip_address=address),
@@ -241,6 +259,9 @@ def _sslyze_verdicts(result: ServerScanResult) -> dict[str, bool]:
     pre13 = [s for v in ("SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2") for s in by[v]]
     headers = result.scan_result.http_headers.result  # type: ignore[union-attr]
     hsts = headers.strict_transport_security_header if headers else None
+    scans = result.scan_result
+    assert scans is not None
+    legacy = bool(by["TLS 1.0"] or by["TLS 1.1"])
     return {
         "tls-no-ssl": not by["SSL 2.0"] and not by["SSL 3.0"],
         "tls-no-legacy": not by["TLS 1.0"] and not by["TLS 1.1"],
@@ -249,7 +270,19 @@ def _sslyze_verdicts(result: ServerScanResult) -> dict[str, bool]:
         "cipher-forward-secrecy": not [s for s in pre13 if s.startswith("TLS_RSA_")],
         "cipher-aead-only": not [s for s in by["TLS 1.2"] if "_CBC_" in s],
         "hsts": hsts is not None and (hsts.max_age or 0) >= 31_536_000,
+        "tls-compression-off": not _result(scans.tls_compression).supports_compression,
+        "vuln-heartbleed-ccs": not _result(scans.heartbleed).is_vulnerable_to_heartbleed
+        and not _result(scans.openssl_ccs_injection).is_vulnerable_to_ccs_injection,
+        "vuln-robot": _result(scans.robot).robot_result
+        is not RobotScanResultEnum.VULNERABLE_STRONG_ORACLE,
+        "renegotiation-secure": _result(scans.session_renegotiation).supports_secure_renegotiation,
+        "fallback-scsv": not legacy or _result(scans.tls_fallback_scsv).supports_fallback_scsv,
     }
+
+
+def _result(attempt: Any) -> Any:
+    assert attempt.result is not None, attempt.error_reason
+    return attempt.result
 
 
 @pytest.mark.parametrize("name", [name for name, _, _ in SERVERS])
