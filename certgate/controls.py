@@ -681,8 +681,13 @@ HARDENING: tuple[Control, ...] = (
         Severity.FAIL,
         "testssl.sh (CRIME); sslyze Mozilla checker; NCSC-NL TLS 2025-05",
         (
-            "TLS compression is on (CRIME). Turn it off on the device that terminates TLS.",
-            "已啟用 TLS 壓縮（CRIME 風險）。請在終止 TLS 的設備上關閉。",
+            "TLS compression is on (CRIME). Turn it off on the device that terminates TLS "
+            "(IIS itself is not expected to offer it), then confirm with `openssl s_client "
+            "-connect HOST:443 -servername HOST -tls1_2 -comp`: it must print "
+            "`Compression: NONE`.",
+            "已啟用 TLS 壓縮（CRIME 風險）。請在終止 TLS 的設備上關閉（IIS 本身預期不提供），"
+            "再以 `openssl s_client -connect HOST:443 -servername HOST -tls1_2 -comp` 確認"
+            "輸出為 `Compression: NONE`。",
         ),
         "Turn TLS compression off on the device that terminates TLS",
     ),
@@ -695,9 +700,11 @@ HARDENING: tuple[Control, ...] = (
         (
             "TLS 1.0/1.1 is still enabled, and the server does not signal downgrade protection "
             "(TLS_FALLBACK_SCSV). Windows Schannel does not provide this signal. The fix is to "
-            "disable TLS 1.0/1.1 (see `tls-no-legacy`).",
+            "disable TLS 1.0/1.1 (see `tls-no-legacy`); confirm with `openssl s_client -connect "
+            "HOST:443 -servername HOST -tls1_1`: the handshake must fail.",
             "仍啟用 TLS 1.0/1.1，且伺服器未提供降級保護（TLS_FALLBACK_SCSV）。Windows Schannel "
-            "不提供此機制，解法為停用 TLS 1.0/1.1（見 `tls-no-legacy`）。",
+            "不提供此機制，解法為停用 TLS 1.0/1.1（見 `tls-no-legacy`）；以 `openssl s_client "
+            "-connect HOST:443 -servername HOST -tls1_1` 確認交握失敗。",
         ),
         "Disable TLS 1.0 and 1.1 (see tls-no-legacy): Schannel does not provide TLS_FALLBACK_SCSV",
     ),
