@@ -285,3 +285,51 @@ def test_bad_hardening_keys_are_refused_before_any_scan(tmp_path: Path):
     assert "key 'hardening'" in text
     assert "2016, 2019, 2022, 2025" in text
     assert "http_port" in text
+
+
+@pytest.fixture(scope="module")
+def hardening_checks(pytestconfig: pytest.Config):
+    """The real checks of checks/test_hardening.py."""
+    from tests.support.checkfuncs import load_checks
+
+    return load_checks(pytestconfig, "test_hardening")
+
+
+def _served() -> object:
+    from certgate.hosts.facts import EndpointFacts, EndpointStatus
+
+    return EndpointFacts(Endpoint("shop.example", "192.0.2.7", 443), EndpointStatus.OK)
+
+
+FLAWED: dict[str, tuple[str, dict[str, object]]] = {
+    # the failing side of the controls Debian's nginx cannot build, through the real checks
+    "tls-compression-off": ("test_tls_compression_off", {"compression": True}),
+    "vuln-heartbleed-ccs": ("test_vuln_heartbleed_ccs", {"heartbleed": True}),
+    "vuln-robot": ("test_vuln_robot", {"robot": RobotResult.VULNERABLE_STRONG_ORACLE}),
+    "renegotiation-secure": (
+        "test_renegotiation_secure",
+        {"renegotiation": Renegotiation(secure=False, client_dos=False)},
+    ),
+    "fallback-scsv": ("test_fallback_scsv", {"fallback_scsv": False}),
+}
+
+
+@pytest.mark.parametrize("control", sorted(FLAWED))
+def test_the_recorded_flaw_fails_its_check_citing_the_source(hardening_checks, control):
+    name, flaw = FLAWED[control]
+    recorded = replace(
+        facts(suite("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "TLS 1.0", "ECDH")),
+        compression=seen("tls_compression", False),
+        heartbleed=seen("heartbleed", False),
+        ccs_injection=seen("ccs", False),
+        robot=seen("robot", RobotResult.NOT_VULNERABLE_NO_ORACLE),
+        renegotiation=seen("reneg", Renegotiation(secure=True, client_dos=False)),
+        fallback_scsv=seen("tls_fallback_scsv", True),
+    )
+    check = getattr(hardening_checks, name)
+    check(served=_served(), hardening=recorded)  # the clean side passes
+    flawed = replace(recorded, **{k: seen(k, v) for k, v in flaw.items()})  # type: ignore[arg-type]
+    with pytest.raises(AssertionError) as failure:
+        check(served=_served(), hardening=flawed)
+    assert cite(control) in str(failure.value)
+    assert CATALOGUE[control].source in str(failure.value)
