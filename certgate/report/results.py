@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -114,7 +114,7 @@ class Results:
 
     def record(self, row: ResultRow) -> None:
         """Add an item's verdict (an item reports once, when its outcome is known)."""
-        self.rows.append(replace(row, nodeid=stable_nodeid(row.nodeid)))
+        self.rows.append(row)  # its nodeid is already stable_nodeid's (plugin, merge)
 
     def note_certificate(self, date: CertificateDate) -> None:
         """Keep a server certificate's notAfter for the expiry timeline (once per item subject)."""
