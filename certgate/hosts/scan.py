@@ -19,32 +19,18 @@ import queue
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from traceback import TracebackException
-from typing import Any, TypeVar
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
-from nassl.ephemeral_key_info import (
-    DhEphemeralKeyInfo,
-    EcDhEphemeralKeyInfo,
-    EphemeralKeyInfo,
-)
 from sslyze import (
     CertificateDeploymentAnalysisResult,
     CertificateInfoExtraArgument,
-    CipherSuitesScanResult,
-    CompressionScanResult,
-    FallbackScsvScanResult,
-    HeartbleedScanResult,
-    OpenSslCcsInjectionScanResult,
-    RobotScanResult,
     ScanCommand,
-    ScanCommandAttempt,
     ScanCommandAttemptStatusEnum,
     ScanCommandsExtraArguments,
     Scanner,
@@ -53,7 +39,6 @@ from sslyze import (
     ServerNetworkLocation,
     ServerScanRequest,
     ServerScanResult,
-    SessionRenegotiationScanResult,
     errors,
 )
 
@@ -67,21 +52,14 @@ from certgate.files.facts import CertificateFacts
 from certgate.hosts import trust as trust_rules
 from certgate.hosts.aia import IssuerFetcher
 from certgate.hosts.facts import (
-    AcceptedSuite,
-    AttemptStatus,
-    CommandAttempt,
     Endpoint,
     EndpointFacts,
     EndpointStatus,
-    HardeningFacts,
-    HttpAnswer,
-    Observed,
-    Renegotiation,
-    RobotResult,
-    VersionScan,
 )
+from certgate.hosts.hardening_scan import HARDENING_COMMANDS, with_hardening
 from certgate.hosts.http import http_answer
 from certgate.hosts.probe import Progress, down, probe_all, resolve
+from certgate.hosts.sslyze_facts import attempt_fact, exception_text, main_deployment
 from certgate.hosts.stores import (
     DEFAULT_TRUST,
     ScanConfigError,
@@ -99,32 +77,6 @@ PER_SERVER_CONNECTIONS = 4  # certificate_info makes 4 handshakes per server: ru
 # at once (certificate_info's 4 jobs are unaffected by a higher limit).
 HARDENING_CONNECTIONS = 10
 HTTP_WORKERS = 16  # the hardening profile's plain-HTTP GETs, alongside the sslyze scan
-
-# The hardening profile's scan commands (HARDENING.md §A, §1.3): one per protocol version,
-# in order, then the HTTPS response headers (HSTS).
-VERSION_COMMANDS: tuple[tuple[str, ScanCommand], ...] = (
-    ("SSL 2.0", ScanCommand.SSL_2_0_CIPHER_SUITES),
-    ("SSL 3.0", ScanCommand.SSL_3_0_CIPHER_SUITES),
-    ("TLS 1.0", ScanCommand.TLS_1_0_CIPHER_SUITES),
-    ("TLS 1.1", ScanCommand.TLS_1_1_CIPHER_SUITES),
-    ("TLS 1.2", ScanCommand.TLS_1_2_CIPHER_SUITES),
-    ("TLS 1.3", ScanCommand.TLS_1_3_CIPHER_SUITES),
-)
-# Single-answer commands (HARDENING.md §A #16-20): compression, OpenSSL bugs, ROBOT,
-# renegotiation, downgrade signalling.
-PROBE_COMMANDS = frozenset(
-    {
-        ScanCommand.TLS_COMPRESSION,
-        ScanCommand.HEARTBLEED,
-        ScanCommand.OPENSSL_CCS_INJECTION,
-        ScanCommand.ROBOT,
-        ScanCommand.SESSION_RENEGOTIATION,
-        ScanCommand.TLS_FALLBACK_SCSV,
-    }
-)
-HARDENING_COMMANDS = frozenset(
-    {*(c for _, c in VERSION_COMMANDS), ScanCommand.HTTP_HEADERS, *PROBE_COMMANDS}
-)
 SSLYZE_POLL_SECONDS = 0.02  # how often finished scans are collected (sslyze: 0.2)
 
 
@@ -180,7 +132,7 @@ def scan(
             results = _run_sslyze(live, trusts, timeout, report, frozenset(hardened))
             for endpoint, result in results.items():
                 found = _from_result(endpoint, result, trusts[endpoint], when, fetcher)
-                facts[endpoint] = _with_hardening(found, result, answers.get(endpoint))
+                facts[endpoint] = with_hardening(found, result, answers.get(endpoint))
     return {e: facts[e] for e in unique}
 
 
@@ -280,143 +232,6 @@ def _request(
 # --- results -> facts -------------------------------------------------------------------------
 
 
-def _with_hardening(
-    facts: EndpointFacts,
-    result: ServerScanResult | None,
-    answer: Future[HttpAnswer] | None,
-) -> EndpointFacts:
-    """``facts`` with the hardening profile's facts, for an endpoint scanned with it."""
-    if answer is None or not facts.reachable or result is None or result.scan_result is None:
-        return facts
-    scans = result.scan_result
-    versions = tuple(
-        _version_scan(label, command.value, getattr(scans, command.value))
-        for label, command in VERSION_COMMANDS
-    )
-    headers = _attempt("http_headers", scans.http_headers)
-    answered = scans.http_headers.result if headers.ok else None
-    hsts = answered.strict_transport_security_header if answered is not None else None
-    leaf = _leaf_of(scans)
-    hardening = HardeningFacts(
-        versions=versions,
-        headers=headers,
-        http=answer.result(),
-        hsts=_hsts_text(hsts),
-        hsts_max_age=hsts.max_age if hsts is not None else None,
-        leaf_eku=_eku(leaf) if leaf is not None else None,
-        leaf_key_usage=_key_usage(leaf) if leaf is not None else None,
-        compression=_observed(scans, ScanCommand.TLS_COMPRESSION, _compresses),
-        heartbleed=_observed(scans, ScanCommand.HEARTBLEED, _heartbleed),
-        ccs_injection=_observed(scans, ScanCommand.OPENSSL_CCS_INJECTION, _ccs_injection),
-        robot=_observed(scans, ScanCommand.ROBOT, _robot),
-        renegotiation=_observed(scans, ScanCommand.SESSION_RENEGOTIATION, _renegotiation),
-        fallback_scsv=_observed(scans, ScanCommand.TLS_FALLBACK_SCSV, _fallback_scsv),
-    )
-    return replace(facts, hardening=hardening)
-
-
-_T = TypeVar("_T")
-
-
-def _observed(scans: object, command: ScanCommand, read: Callable[[Any], _T]) -> Observed[_T]:
-    """A single-answer scan command's attempt, and ``read`` of its result when it completed."""
-    attempt = getattr(scans, command.value)
-    done = _attempt(command.value, attempt)
-    if not done.ok or attempt.result is None:
-        return Observed(done)
-    return Observed(done, read(attempt.result))
-
-
-def _compresses(result: CompressionScanResult) -> bool:
-    return result.supports_compression
-
-
-def _heartbleed(result: HeartbleedScanResult) -> bool:
-    return result.is_vulnerable_to_heartbleed
-
-
-def _ccs_injection(result: OpenSslCcsInjectionScanResult) -> bool:
-    return result.is_vulnerable_to_ccs_injection
-
-
-def _robot(result: RobotScanResult) -> RobotResult:
-    return RobotResult[result.robot_result.name]
-
-
-def _fallback_scsv(result: FallbackScsvScanResult) -> bool:
-    return result.supports_fallback_scsv
-
-
-def _renegotiation(result: SessionRenegotiationScanResult) -> Renegotiation:
-    return Renegotiation(
-        result.supports_secure_renegotiation, result.is_vulnerable_to_client_renegotiation_dos
-    )
-
-
-def _version_scan(label: str, command: str, attempt: ScanCommandAttempt) -> VersionScan:  # type: ignore[type-arg]
-    done = _attempt(command, attempt)
-    scanned: CipherSuitesScanResult | None = attempt.result
-    if not done.ok or scanned is None:
-        return VersionScan(label, done)
-    accepted = tuple(
-        AcceptedSuite(
-            a.cipher_suite.name,
-            label,
-            a.cipher_suite.key_size,
-            a.cipher_suite.is_anonymous,
-            _key_exchange(a.ephemeral_key),
-        )
-        for a in scanned.accepted_cipher_suites
-    )
-    return VersionScan(label, done, accepted)
-
-
-def _key_exchange(key: EphemeralKeyInfo | None) -> str | None:
-    """ "ECDH X25519 (253 bits)", "DH 2048 bits", or None (static RSA: no ephemeral key)."""
-    if isinstance(key, EcDhEphemeralKeyInfo):
-        return f"ECDH {key.curve_name} ({key.size} bits)"
-    if isinstance(key, DhEphemeralKeyInfo):
-        return f"DH {key.size} bits"
-    return None if key is None else f"ephemeral {key.size} bits"
-
-
-def _hsts_text(header: object) -> str | None:
-    """The Strict-Transport-Security header as sslyze parsed it, written back out."""
-    if header is None:
-        return None
-    parts = [f"max-age={getattr(header, 'max_age', None)}"]
-    parts += ["includeSubDomains"] if getattr(header, "include_subdomains", False) else []
-    parts += ["preload"] if getattr(header, "preload", False) else []
-    return "; ".join(parts)
-
-
-def _leaf_of(scans: object) -> x509.Certificate | None:
-    attempt = getattr(scans, "certificate_info", None)
-    result = getattr(attempt, "result", None)
-    if result is None or not result.certificate_deployments:
-        return None
-    return _main_deployment(result.certificate_deployments).received_certificate_chain[0]
-
-
-def _eku(leaf: x509.Certificate) -> tuple[str, ...] | None:
-    try:
-        usage = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        return None
-    return tuple(oid.dotted_string for oid in usage)
-
-
-_KEY_USAGE_BITS = ("digital_signature", "key_encipherment", "key_agreement", "key_cert_sign")
-
-
-def _key_usage(leaf: x509.Certificate) -> tuple[str, ...] | None:
-    try:
-        usage = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
-        return None
-    return tuple(bit for bit in _KEY_USAGE_BITS if getattr(usage, bit))
-
-
 def _from_result(
     endpoint: Endpoint,
     result: ServerScanResult | None,
@@ -433,7 +248,7 @@ def _from_result(
     ):
         return _connectivity_error(endpoint, result.connectivity_error_trace)
     attempt = result.scan_result.certificate_info
-    attempts = (_attempt("certificate_info", attempt),)
+    attempts = (attempt_fact("certificate_info", attempt),)
     if attempt.status is not ScanCommandAttemptStatusEnum.COMPLETED or attempt.result is None:
         reason = f"certificate scan failed: {attempts[0].error}"
         return replace(down(endpoint, EndpointStatus.SCAN_FAILED, reason), attempts=attempts)
@@ -441,27 +256,10 @@ def _from_result(
     if not deployments:
         return down(endpoint, EndpointStatus.SCAN_FAILED, "the server sent no certificate")
     version = result.connectivity_result.highest_tls_version_supported.name
-    facts = _deployment_facts(endpoint, _main_deployment(deployments), trust, now, version, fetcher)
+    facts = _deployment_facts(endpoint, main_deployment(deployments), trust, now, version, fetcher)
     return replace(facts, attempts=attempts)
 
 
-_ATTEMPT_STATUS = {
-    ScanCommandAttemptStatusEnum.COMPLETED: AttemptStatus.COMPLETED,
-    ScanCommandAttemptStatusEnum.ERROR: AttemptStatus.ERROR,
-    ScanCommandAttemptStatusEnum.NOT_SCHEDULED: AttemptStatus.NOT_SCHEDULED,
-}
-
-
-def _attempt(command: str, attempt: ScanCommandAttempt) -> CommandAttempt:  # type: ignore[type-arg]
-    """sslyze's attempt as a plain fact: its status and, when it failed, why (one line)."""
-    status = _ATTEMPT_STATUS[attempt.status]
-    if status is AttemptStatus.COMPLETED:
-        return CommandAttempt(command, status)
-    reason = attempt.error_reason.value if attempt.error_reason else "unknown"
-    return CommandAttempt(command, status, f"{reason}{_exception_text(attempt.error_trace)}")
-
-
-# sslyze's connectivity errors (sslyze/errors.py) -> our statuses.
 _CONNECTIVITY_STATUS: tuple[tuple[type[Exception], EndpointStatus], ...] = (
     (errors.ServerRejectedConnection, EndpointStatus.REFUSED),
     (errors.ConnectionToServerTimedOut, EndpointStatus.TIMED_OUT),
@@ -481,31 +279,7 @@ def _connectivity_error(endpoint: Endpoint, trace: TracebackException | None) ->
         ),
         EndpointStatus.SCAN_FAILED,
     )
-    return down(endpoint, status, f"{status.value}{_exception_text(trace)}")
-
-
-def _exception_text(trace: TracebackException | None) -> str:
-    """': <message>' from a TracebackException sslyze keeps, or '' (never a traceback)."""
-    if trace is None:
-        return ""
-    text = "".join(trace.format_exception_only()).strip().splitlines()[-1]
-    message = text.split(" -> ", 1)[-1].split(": ", 1)[-1].strip(' ".')
-    return f": {message}" if message else ""
-
-
-def _main_deployment(
-    deployments: Sequence[CertificateDeploymentAnalysisResult],
-) -> CertificateDeploymentAnalysisResult:
-    """The deployment audited: the RSA one when the server also has another key type.
-
-    sslyze lists one deployment per distinct leaf (servers with RSA and ECDSA certificates
-    send either, depending on the client) in the order its handshakes completed; the
-    manual is about the RSA certificate, and preferring it keeps reruns stable.
-    """
-    for deployment in deployments:
-        if isinstance(deployment.received_certificate_chain[0].public_key(), rsa.RSAPublicKey):
-            return deployment
-    return deployments[0]
+    return down(endpoint, status, f"{status.value}{exception_text(trace)}")
 
 
 def _deployment_facts(

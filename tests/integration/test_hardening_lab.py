@@ -32,7 +32,7 @@ from sslyze import (
     ServerScanResult,
 )
 
-from certgate.hosts.scan import PROBE_COMMANDS, VERSION_COMMANDS
+from certgate.hosts.hardening_scan import PROBE_COMMANDS, VERSION_COMMANDS
 from certgate.lab import demo, pki
 from tests.support.audit import Audit, project, run
 from tests.support.nginx import Site, running_nginx
