@@ -16,6 +16,7 @@ One place for what files, PFX backups and served chains all need (SPEC §2.1):
 from __future__ import annotations
 
 import enum
+import itertools
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -189,6 +190,12 @@ class Walk:
 def self_issued(cert: x509.Certificate) -> bool:
     """Subject and issuer are the same name (a root, or a self-signed leaf)."""
     return cert.subject == cert.issuer
+
+
+def in_issuer_order(chain: Sequence[x509.Certificate]) -> bool:
+    """Each certificate after the first is the issuer (by name) of the one before it: the
+    order TLS asks for (RFC 5246 §7.4.2), judged as sslyze's ``received_chain_has_valid_order``."""
+    return all(child.issuer == parent.subject for child, parent in itertools.pairwise(chain))
 
 
 def issuer_walk(

@@ -1,11 +1,13 @@
-"""Before the scan: every host name resolved once, and every address probed with one bounded
-TLS handshake, concurrently (stdlib socket and ssl only).
+"""Every host name resolved once, and every address asked once, with one bounded TLS
+handshake with SNI, concurrently (stdlib socket and ssl only): the chain it serves.
 
-sslyze's own connectivity test tries up to eleven handshakes (TLS 1.3 down to SSL 2.0, two
-cipher lists each) and each waits the full network timeout on a port that accepts and never
-answers: about a minute for one stuck endpoint, and the Scanner yields nothing until every
-connectivity test is done. The probe turns refused / timed out / reset / not-TLS ports into
-facts within ``timeout`` and keeps them out of the scan.
+That one handshake is all the manual's host controls need (:class:`Served`: the version and
+the certificates exactly as sent), so most endpoints are never handed to sslyze at all.
+It also keeps the ports that cannot be audited out of sslyze: sslyze's own connectivity
+test tries up to eleven handshakes (TLS 1.3 down to SSL 2.0, two cipher lists each) and each
+waits the full network timeout on a port that accepts and never answers. Refused / timed
+out / reset / not-TLS ports become facts within ``timeout``. A TLS speaker this client cannot
+finish a handshake with (SSL 3.0 only, say) is left to sslyze, which speaks more.
 """
 
 from __future__ import annotations
@@ -17,10 +19,36 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from certgate.hosts.facts import Endpoint, EndpointFacts, EndpointStatus
 
-__all__ = ["Progress", "down", "probe_all", "resolve"]
+__all__ = ["Progress", "Served", "down", "probe_all", "resolve"]
+
+# Handshakes in flight at once. Each waits on the network most of its time (a 50 ms RTT makes
+# a handshake about 100 ms), so many at once; each one's memory is freed when it closes.
+MAX_IN_FLIGHT = 256
+
+# ssl's version names -> the names sslyze gives the same versions (results.json, messages).
+_VERSION_NAMES = {
+    "TLSv1.3": "TLS_1_3",
+    "TLSv1.2": "TLS_1_2",
+    "TLSv1.1": "TLS_1_1",
+    "TLSv1": "TLS_1_0",
+    "SSLv3": "SSL_3_0",
+}
+
+
+@dataclass(frozen=True)
+class Served:
+    """What one handshake with SNI got: the version (sslyze's names: ``TLS_1_3``) and the
+    certificates exactly as the server sent them, leaf first."""
+
+    version: str
+    chain: tuple[x509.Certificate, ...]
 
 
 def resolve(
@@ -84,8 +112,41 @@ def _probe_context() -> ssl.SSLContext:
     return context
 
 
-def _probe(endpoint: Endpoint, timeout: float, context: ssl.SSLContext) -> EndpointFacts | None:
-    """None when the endpoint answers TLS (or at least speaks it); else why it cannot be audited."""
+def _rsa_context() -> ssl.SSLContext:
+    # Up to TLS 1.2 with RSA authentication only: the certificate a server with both an RSA
+    # and an ECDSA key sends to clients that take RSA (the manual's certificate).
+    context = _probe_context()
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers("aRSA:@SECLEVEL=0")
+    return context
+
+
+Outcome = EndpointFacts | Served | None
+"""Why an endpoint cannot be audited, what it served, or None: a TLS speaker this client
+could not finish a handshake with (sslyze decides)."""
+
+
+def _probe(
+    endpoint: Endpoint, timeout: float, context: ssl.SSLContext, rsa_only: ssl.SSLContext
+) -> Outcome:
+    """The chain the endpoint serves with SNI, preferring its RSA certificate; else why not."""
+    found = _connect(endpoint, timeout, context)
+    if not isinstance(found, Served) or not found.chain or _is_rsa(found.chain[0]):
+        return found
+    again = _connect(endpoint, timeout, rsa_only)  # an ECDSA leaf: is there an RSA one too?
+    if isinstance(again, Served) and again.chain and _is_rsa(again.chain[0]):
+        return Served(found.version, again.chain)
+    return found
+
+
+def _is_rsa(cert: x509.Certificate) -> bool:
+    try:
+        return isinstance(cert.public_key(), rsa.RSAPublicKey)
+    except ValueError:  # a key cryptography cannot read: not RSA as far as the manual goes
+        return False
+
+
+def _connect(endpoint: Endpoint, timeout: float, context: ssl.SSLContext) -> Outcome:
     if not _sni_ok(endpoint.host):
         reason = f"cannot send {endpoint.host!r} as SNI: not a valid DNS name"
         return down(endpoint, EndpointStatus.HANDSHAKE_FAILED, reason)
@@ -115,10 +176,10 @@ def _sni_ok(host: str) -> bool:
 
 def _handshake(
     endpoint: Endpoint, sock: socket.socket, context: ssl.SSLContext, timeout: float
-) -> EndpointFacts | None:
+) -> Outcome:
     try:
-        with context.wrap_socket(sock, server_hostname=endpoint.host):
-            return None
+        with context.wrap_socket(sock, server_hostname=endpoint.host) as tls:
+            return _served(tls)
     except TimeoutError:
         return down(
             endpoint,
@@ -139,22 +200,56 @@ def _handshake(
         return down(endpoint, EndpointStatus.UNREACHABLE, f"connection failed: {exc.strerror}")
 
 
+def _served(tls: ssl.SSLSocket) -> Served | None:
+    """The version and the chain as sent; None when the server sent no certificate."""
+    der = _received_chain(tls)
+    if not der:
+        return None  # anonymous suites only, say: sslyze reports it
+    try:
+        chain = tuple(x509.load_der_x509_certificate(d) for d in der)
+    except ValueError:
+        return None  # a certificate cryptography cannot read: sslyze's path says why
+    return Served(_VERSION_NAMES.get(tls.version() or "", tls.version() or "unknown"), chain)
+
+
+def _received_chain(tls: ssl.SSLSocket) -> list[bytes]:
+    """The certificates the server sent, DER, leaf first.
+
+    Python 3.13 has ``SSLSocket.get_unverified_chain()``; 3.11 and 3.12 have the same
+    method on the socket's ``_sslobj`` only (the C object both call). A self-test
+    (tests/unit/test_probe_chain.py) proves it on the running interpreter.
+    """
+    getter = getattr(tls, "get_unverified_chain", None)
+    if getter is None:
+        getter = tls._sslobj.get_unverified_chain  # type: ignore[attr-defined]
+    return [c if isinstance(c, bytes) else c.public_bytes(ssl_der()) for c in getter() or []]
+
+
+def ssl_der() -> int:
+    """The encoding constant of ``_ssl.Certificate.public_bytes`` for DER."""
+    import _ssl
+
+    return int(_ssl.ENCODING_DER)
+
+
 def probe_all(
     endpoints: Sequence[Endpoint], timeout: float, progress: Progress
-) -> dict[Endpoint, EndpointFacts]:
-    """The endpoints that cannot be scanned, with why; all probed at once."""
+) -> dict[Endpoint, Outcome]:
+    """Every endpoint's :data:`Outcome`, all asked at once (``MAX_IN_FLIGHT`` at a time).
+
+    ``progress(endpoint, True)`` when the endpoint is done with (it cannot be audited),
+    ``progress(endpoint, False)`` when it answered TLS."""
     if not endpoints:
         return {}
-    context = _probe_context()
-    down: dict[Endpoint, EndpointFacts] = {}
-    with ThreadPoolExecutor(max_workers=min(64, len(endpoints))) as pool:
-        futures = {pool.submit(_probe, e, timeout, context): e for e in endpoints}
+    context, rsa_only = _probe_context(), _rsa_context()
+    found: dict[Endpoint, Outcome] = {}
+    with ThreadPoolExecutor(max_workers=min(MAX_IN_FLIGHT, len(endpoints))) as pool:
+        futures = {pool.submit(_probe, e, timeout, context, rsa_only): e for e in endpoints}
         for future in as_completed(futures):
-            endpoint, facts = futures[future], future.result()
-            progress(endpoint, facts is not None)  # a failed probe is the endpoint's verdict
-            if facts is not None:
-                down[endpoint] = facts
-    return {e: down[e] for e in endpoints if e in down}
+            endpoint, outcome = futures[future], future.result()
+            progress(endpoint, isinstance(outcome, EndpointFacts))
+            found[endpoint] = outcome
+    return {e: found[e] for e in endpoints}
 
 
 def down(endpoint: Endpoint, status: EndpointStatus, reason: str) -> EndpointFacts:

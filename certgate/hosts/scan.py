@@ -28,7 +28,6 @@ from traceback import TracebackException
 
 from cryptography import x509
 from sslyze import (
-    CertificateDeploymentAnalysisResult,
     CertificateInfoExtraArgument,
     ScanCommand,
     ScanCommandAttemptStatusEnum,
@@ -52,21 +51,25 @@ from certgate.files.facts import CertificateFacts
 from certgate.hosts import trust as trust_rules
 from certgate.hosts.aia import IssuerFetcher
 from certgate.hosts.facts import (
+    AttemptStatus,
+    CommandAttempt,
     Endpoint,
     EndpointFacts,
     EndpointStatus,
 )
 from certgate.hosts.hardening_scan import HARDENING_COMMANDS, with_hardening
 from certgate.hosts.http import http_answer
-from certgate.hosts.probe import Progress, down, probe_all, resolve
+from certgate.hosts.probe import Progress, Served, down, probe_all, resolve
 from certgate.hosts.sslyze_facts import attempt_fact, exception_text, main_deployment
 from certgate.hosts.stores import (
     DEFAULT_TRUST,
+    PathCheck,
     ScanConfigError,
     Trust,
     check_trust,
     prepare_trust,
     quiet_store_warnings,
+    validate,
 )
 
 __all__ = ["Endpoint", "EndpointFacts", "ScanConfigError", "check_trust", "resolve", "scan"]
@@ -77,6 +80,7 @@ PER_SERVER_CONNECTIONS = 4  # certificate_info makes 4 handshakes per server: ru
 # at once (certificate_info's 4 jobs are unaffected by a higher limit).
 HARDENING_CONNECTIONS = 10
 HTTP_WORKERS = 16  # the hardening profile's plain-HTTP GETs, alongside the sslyze scan
+HANDSHAKE = "tls_handshake"  # the attempt of certgate's own handshake (probe.py)
 SSLYZE_POLL_SECONDS = 0.02  # how often finished scans are collected (sslyze: 0.2)
 
 
@@ -124,14 +128,29 @@ def scan(
             if spec not in prepared:
                 prepared[spec] = prepare_trust(spec, Path(workdir))
             trusts[endpoint] = prepared[spec]
-        facts = probe_all(unique, timeout, report)
-        live = [e for e in unique if e not in facts]
-        hardened = {e: p for e, p in (hardening or {}).items() if e in live}
+        facts: dict[Endpoint, EndpointFacts] = {}
+        served: dict[Endpoint, Served] = {}
+        for endpoint, outcome in probe_all(unique, timeout, report).items():
+            if isinstance(outcome, EndpointFacts):
+                facts[endpoint] = outcome
+            elif isinstance(outcome, Served):
+                served[endpoint] = outcome
+        hardened = {e: p for e, p in (hardening or {}).items() if e in unique and e not in facts}
+        for endpoint, outcome in served.items():
+            facts[endpoint] = _served_facts(endpoint, outcome, trusts[endpoint], when, fetcher)
+            if endpoint not in hardened:
+                report(endpoint, True)
+        # sslyze: the hardening profile's commands, and the TLS speakers the handshake above
+        # could not finish with (sslyze speaks more: SSL 3.0, other key exchanges).
+        unshared = [e for e in unique if e not in facts]
+        to_sslyze = unshared + [e for e in hardened if e not in unshared]
         with ThreadPoolExecutor(max_workers=HTTP_WORKERS) as pool:
             answers = {e: pool.submit(http_answer, e, p, timeout) for e, p in hardened.items()}
-            results = _run_sslyze(live, trusts, timeout, report, frozenset(hardened))
+            results = _run_sslyze(to_sslyze, trusts, timeout, report, frozenset(hardened))
             for endpoint, result in results.items():
-                found = _from_result(endpoint, result, trusts[endpoint], when, fetcher)
+                found = facts.get(endpoint)
+                if found is None:
+                    found = _from_result(endpoint, result, trusts[endpoint], when, fetcher)
                 facts[endpoint] = with_hardening(found, result, answers.get(endpoint))
     return {e: facts[e] for e in unique}
 
@@ -256,8 +275,28 @@ def _from_result(
     if not deployments:
         return down(endpoint, EndpointStatus.SCAN_FAILED, "the server sent no certificate")
     version = result.connectivity_result.highest_tls_version_supported.name
-    facts = _deployment_facts(endpoint, main_deployment(deployments), trust, now, version, fetcher)
+    deployment = main_deployment(deployments)
+    received = tuple(deployment.received_certificate_chain)
+    checks = tuple(
+        PathCheck(
+            r.trust_store,
+            tuple(r.verified_certificate_chain) if r.verified_certificate_chain else None,
+            r.validation_error,
+        )
+        for r in deployment.path_validation_results
+        if trust.counts(r.trust_store)
+    )
+    facts = _deployment_facts(endpoint, received, checks, trust, now, version, fetcher)
     return replace(facts, attempts=attempts)
+
+
+def _served_facts(
+    endpoint: Endpoint, served: Served, trust: Trust, now: datetime, fetcher: IssuerFetcher | None
+) -> EndpointFacts:
+    """The facts of the one handshake's chain, validated here as sslyze would."""
+    checks = validate(served.chain, endpoint.host, endpoint.address, trust)
+    facts = _deployment_facts(endpoint, served.chain, checks, trust, now, served.version, fetcher)
+    return replace(facts, attempts=(CommandAttempt(HANDSHAKE, AttemptStatus.COMPLETED),))
 
 
 _CONNECTIVITY_STATUS: tuple[tuple[type[Exception], EndpointStatus], ...] = (
@@ -284,20 +323,19 @@ def _connectivity_error(endpoint: Endpoint, trace: TracebackException | None) ->
 
 def _deployment_facts(
     endpoint: Endpoint,
-    deployment: CertificateDeploymentAnalysisResult,
+    received: Sequence[x509.Certificate],
+    checks: Sequence[PathCheck],
     trust: Trust,
     now: datetime,
     version: str,
     fetcher: IssuerFetcher | None,
 ) -> EndpointFacts:
-    """What one endpoint served, and the trust verdict as of ``now``. Orchestration."""
-    received: list[x509.Certificate] = list(deployment.received_certificate_chain)
-    results = deployment.path_validation_results
-    anchors = trust.anchors([r.trust_store for r in results])
+    """What one endpoint served (``received``, leaf first), its path validations against the
+    stores the policy counts, and the trust verdict as of ``now``. Orchestration."""
+    anchors = trust.anchors([c.store for c in checks])
     walk = core.issuer_walk(received[0], received[1:], anchors)
-    counted = [r for r in results if trust.counts(r.trust_store)]
-    success = next((r for r in counted if r.was_validation_successful), None)
-    errors = [r.validation_error for r in counted if r.validation_error]
+    success = next((c for c in checks if c.ok), None)
+    errors = [c.error for c in checks if c.error]
     complete = trust_rules.complete(walk, success is not None)
     missing = None
     if not complete and len(walk.path) > 1 and fetcher is not None:
@@ -309,7 +347,7 @@ def _deployment_facts(
         status=EndpointStatus.OK,
         tls_version=version,
         served_chain=_facts_of(received, f"{endpoint.label} sent"),
-        chain_order_ok=deployment.received_chain_has_valid_order,
+        chain_order_ok=core.in_issuer_order(received),
         sends_root=any(core.self_issued(c) for c in received[1:]),
         chain_complete=complete,
         missing_issuer=None if complete else walk.top.issuer.rfc4514_string(),
@@ -322,7 +360,7 @@ def _deployment_facts(
         trust_problems=diagnosis.problems if diagnosis else (),
         trust_reason=f"{diagnosis.reason} (trust: {trust.describe()})" if diagnosis else None,
         verified_chain=_facts_of(
-            (success.verified_certificate_chain or []) if success else [],
+            (success.verified or ()) if success else (),
             f"{endpoint.label} validated path",
         ),
     )
@@ -330,15 +368,14 @@ def _deployment_facts(
 
 def _trusted_by(
     diagnosis: trust_rules.Diagnosis | None,
-    success: object,
+    success: PathCheck | None,
     walk: core.Walk,
     trust: Trust,
 ) -> str | None:
     if diagnosis is not None:
         return None
-    store = getattr(success, "trust_store", None)
-    if store is not None:
-        return trust.label(store)
+    if success is not None:
+        return trust.label(success.store)
     return trust.describe() if walk.anchor is not None else None
 
 

@@ -1,7 +1,8 @@
 """The trust a policy names (manual 5.4): sslyze's bundled stores by name, and/or root files.
 
-One model of trust for the scan: which of sslyze's path validations count for a target
-(by store, through sslyze's public ``TrustStore``), its trust anchors for the issuer walk,
+One model of trust for the scan: which stores count for a target, the path validation of a
+served chain against each of them (:func:`validate`, the same cryptography verifier sslyze's
+``TrustStore`` runs, so the verdicts are sslyze's), its trust anchors for the issuer walk,
 and the one file of custom roots sslyze takes. The store names themselves are
 :data:`certgate.inventory.TRUST_STORES`.
 """
@@ -9,15 +10,18 @@ and the one file of custom roots sslyze takes. The store names themselves are
 from __future__ import annotations
 
 import functools
+import ipaddress
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.utils import CryptographyDeprecationWarning
-from sslyze import TrustStore
+from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
 from certgate import x509 as core
 from certgate.errors import ArtifactError
@@ -28,8 +32,45 @@ DEFAULT_TRUST: tuple[str, ...] = ("mozilla", "microsoft")  # manual 5.4: the OS 
 MAX_TRUST_FILE_BYTES = 4 * 1024 * 1024
 
 
+CUSTOM_STORE = "Supplied CA file"  # sslyze's name for the store of a custom_ca_file
+
+
 class ScanConfigError(ValueError):
     """The trust policy names an unknown store or an unreadable file (a config problem)."""
+
+
+class TrustStore(Protocol):
+    """A store a path validation ran against: sslyze's ``TrustStore`` or a :class:`StoreRef`."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def path(self) -> Path: ...
+    @property
+    def version(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class StoreRef:
+    """One store by sslyze's name (``Mozilla``, ``Supplied CA file``), file and version."""
+
+    name: str
+    path: Path
+    version: str
+
+
+@dataclass(frozen=True)
+class PathCheck:
+    """One path validation of a served chain: against ``store``, the validated path leaf
+    first (None: no path) or the verifier's reason."""
+
+    store: TrustStore
+    verified: tuple[x509.Certificate, ...] | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.verified is not None
 
 
 @dataclass(frozen=True)
@@ -63,6 +104,13 @@ class Trust:
             return by_name[store.name]
         return ", ".join(w for w in self.words if w not in TRUST_STORES)
 
+    def stores_counted(self) -> tuple[StoreRef, ...]:
+        """The stores whose validation counts: the named bundled ones, then the own roots."""
+        bundled = tuple(s for s in bundled_stores() if s.name in self.stores)
+        if self.custom_file is None:
+            return bundled
+        return (*bundled, StoreRef(CUSTOM_STORE, self.custom_file, "N/A"))
+
     def anchors(self, stores: Sequence[TrustStore]) -> core.Anchors:
         """The trust anchors, by subject: the counted bundled stores' roots and the files'
         (indexed once per set of stores, not once per address)."""
@@ -72,6 +120,52 @@ class Trust:
 
 
 _SEEN: dict[str, str] = {}  # sslyze store name -> version, as the scans used them
+
+
+@functools.cache
+def bundled_stores() -> tuple[StoreRef, ...]:
+    """sslyze's bundled stores (Mozilla, Windows, ...), their files and versions."""
+    from sslyze.plugins.certificate_info.trust_stores.trust_store_repository import (
+        TrustStoresRepository,
+    )
+
+    quiet_store_warnings()
+    stores = TrustStoresRepository.get_default().get_all_stores()
+    return tuple(StoreRef(s.name, Path(s.path), s.version) for s in stores)
+
+
+def validate(
+    chain: Sequence[x509.Certificate], host: str, address: str, trust: Trust
+) -> tuple[PathCheck, ...]:
+    """The served ``chain`` validated for ``host`` against every store ``trust`` counts.
+
+    The check sslyze's certificate scan makes (its ``TrustStore.verify_certificate_chain``:
+    cryptography's server verifier, as of the current time, the host name as subject, or
+    the address when the host is one), made here so one handshake is enough."""
+    subject: x509.DNSName | x509.IPAddress = x509.DNSName(host)
+    if host == address:
+        subject = x509.IPAddress(ipaddress.ip_address(address))
+    moment = datetime.now(UTC)
+    return tuple(_path_check(chain, subject, store, moment) for store in trust.stores_counted())
+
+
+def _path_check(
+    chain: Sequence[x509.Certificate],
+    subject: x509.DNSName | x509.IPAddress,
+    store: StoreRef,
+    moment: datetime,
+) -> PathCheck:
+    verifier = PolicyBuilder().store(_x509_store(store.path)).time(moment)
+    try:
+        path = verifier.build_server_verifier(subject).verify(chain[0], list(chain[1:]))
+    except VerificationError as exc:
+        return PathCheck(store, None, str(exc.args[0]) if exc.args else "not validated")
+    return PathCheck(store, tuple(path), None)
+
+
+@functools.cache
+def _x509_store(path: Path) -> Store:
+    return Store(list(_store_roots(path)))
 
 
 def versions_seen() -> str:

@@ -144,8 +144,13 @@ class TlsServer(LabServer):
         address: str = "127.0.0.1",
         port: int = 0,
         pages: Mapping[str, Page] = DEFAULT_PAGES,
+        also: Sequence[tuple[Sequence[x509.Certificate], pki.PrivateKey]] = (),
     ) -> None:
+        """``also``: more (chain, key) pairs of other key types, as a server with an RSA and
+        an ECDSA certificate has; OpenSSL sends the one the client's offer fits."""
         self._context = _server_context(chain, key)
+        for other_chain, other_key in also:
+            _load_chain(self._context, other_chain, other_key)
         self.pages = pages
         super().__init__(address, port)
 
@@ -228,6 +233,13 @@ def _server_context(chain: Sequence[x509.Certificate], key: pki.PrivateKey) -> s
     # The lab also serves what real servers still send (SHA-1 leaves, 1024-bit keys), which
     # OpenSSL's default security level refuses to load: judging them is the client's job.
     context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    _load_chain(context, chain, key)
+    return context
+
+
+def _load_chain(
+    context: ssl.SSLContext, chain: Sequence[x509.Certificate], key: pki.PrivateKey
+) -> None:
     pem = b"".join(cert.public_bytes(serialization.Encoding.PEM) for cert in chain)
     with tempfile.TemporaryDirectory(prefix="certgate-lab-") as folder:
         chain_file = Path(folder, "chain.pem")
@@ -242,7 +254,6 @@ def _server_context(chain: Sequence[x509.Certificate], key: pki.PrivateKey) -> s
         )
         key_file.chmod(0o600)
         context.load_cert_chain(chain_file, key_file)
-    return context
 
 
 def _read_request(conn: socket.socket) -> bytes:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +14,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from certgate.hosts import scan
-from certgate.hosts.facts import Endpoint, EndpointFacts, EndpointStatus, TrustProblem
+from certgate.hosts.facts import (
+    AttemptStatus,
+    CommandAttempt,
+    Endpoint,
+    EndpointFacts,
+    EndpointStatus,
+    TrustProblem,
+)
+from certgate.hosts.stores import prepare_trust
 from certgate.lab import pki, servers
 from certgate.lab.demo import Chains
 
@@ -342,7 +352,10 @@ def test_the_poll_speed_up_still_takes_effect(lab, roots, monkeypatch):
 
     monkeypatch.setattr(_mass_scanner, "sleep", time.sleep)  # as sslyze ships it
     monkeypatch.setattr(scan, "_short_sleep", counting)
-    scan.scan([lab["good-3tier"].endpoint(HOST)], trust=roots, timeout=TIMEOUT)
+    # sslyze scans an endpoint only for the hardening profile (or a server the handshake could
+    # not finish with): ask for the profile; its plain-HTTP port is closed here.
+    endpoint = lab["good-3tier"].endpoint(HOST)
+    scan.scan([endpoint], trust=roots, timeout=TIMEOUT, hardening={endpoint: 9})
     assert vars(_mass_scanner)["sleep"] is counting
     assert asked, "sslyze's scan loop no longer calls the sleep certgate shortens"
     assert all(seconds >= scan.SSLYZE_POLL_SECONDS for seconds in asked)
@@ -353,6 +366,56 @@ def test_each_scan_command_has_its_attempt(facts):
     somewhere to go; an address the probe already refused ran none."""
     from certgate.hosts.facts import AttemptStatus, CommandAttempt
 
-    done = CommandAttempt("certificate_info", AttemptStatus.COMPLETED)
+    done = CommandAttempt(scan.HANDSHAKE, AttemptStatus.COMPLETED)
     assert facts["good-3tier"].attempts == (done,)
     assert facts["refused"].attempts == ()
+
+
+# --- the one handshake agrees with sslyze's certificate scan ------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_one_handshake_finds_what_sslyzes_certificate_scan_finds(
+    lab: dict[str, servers.LabServer], roots: list[Path], facts: dict[str, EndpointFacts], case: str
+) -> None:
+    """certgate's own handshake (probe.py) and validation (stores.validate) give the facts
+    sslyze's CERTIFICATE_INFO gives for the same server: the chain as sent, its order, every
+    trust verdict and reason. Independent verdict: sslyze's scan of the same endpoint."""
+    endpoint = lab[case].endpoint(HOST)
+    with tempfile.TemporaryDirectory(prefix="certgate-trust-") as folder:
+        trust = prepare_trust(roots, Path(folder))
+        results = scan._run_sslyze([endpoint], {endpoint: trust}, TIMEOUT, lambda e, f: None)
+        by_sslyze = scan._from_result(endpoint, results[endpoint], trust, pki.now(), None)
+    ours = facts[case]
+    assert ours.attempts == (CommandAttempt(scan.HANDSHAKE, AttemptStatus.COMPLETED),)
+    assert by_sslyze.attempts[0].command == "certificate_info"
+    assert replace(ours, attempts=()) == replace(by_sslyze, attempts=())
+
+
+def test_a_server_with_rsa_and_ecdsa_certificates_is_audited_on_the_rsa_one(
+    chains: Chains,
+) -> None:
+    """A TLS 1.3 client gets the ECDSA certificate from such a server; the manual's is the RSA
+    one, so the handshake asks again as an RSA-only client (as sslyze's scan prefers it)."""
+    rsa_leaf = leaf(chains.uca)
+    ec_key = pki.pooled_key("ec")
+    ec_leaf = pki.make_leaf(
+        pki.name(C="TW", O="certgate Lab", CN=HOST),
+        chains.uca,
+        key=ec_key,
+        dns_names=[HOST],
+        not_before=pki.now() - timedelta(days=1),
+        not_after=pki.now() + timedelta(days=90),
+    )
+    server = servers.TlsServer(
+        [ec_leaf.cert, chains.uca.cert],
+        ec_key,
+        address="127.0.0.5",
+        also=[([rsa_leaf.cert, chains.uca.cert], rsa_leaf.key)],
+    )
+    with servers.serving(server):
+        found = scan.scan([server.endpoint(HOST)], trust=["mozilla"], timeout=TIMEOUT)
+    facts = found[server.endpoint(HOST)]
+    assert facts.reachable
+    assert facts.served_chain[0].sha256 == rsa_leaf.cert.fingerprint(hashes.SHA256()).hex().upper()
+    assert facts.tls_version == "TLS_1_3"
