@@ -17,6 +17,10 @@ loopback). Side by side, each as a subprocess inside the namespace, wall time an
 * ``sslyze``: bare ``python -m sslyze --certinfo --certinfo_ca_file=root.cer --quiet``.
 * ``audit``: the full certgate audit of bench_scan.py (every host control, the three reports),
   checked afterwards (one passing row per host control and address).
+* ``pytest``: pytest's own floor for that audit -- as many items as the audit collects, each
+  a trivial passing test, with the audit's pytest options, report.html (pytest-html) and
+  junit.xml, and no network at all. No audit that keeps one pytest item per control and
+  address can be faster than this.
 
 and the sizes of the audit's report.html, results.json and junit.xml. Goals (SPEC §6): the
 audit within 3 x the floor at N = 1,000 / 50 ms, at most 150 MiB, report.html at most 2 MB.
@@ -174,6 +178,49 @@ def sslyze_command(setup: Setup) -> list[str]:
     ]
 
 
+PYTEST_FLOOR_TEST = """\
+import pytest
+
+
+@pytest.mark.parametrize("item", range({count}))
+def test_item(item):
+    assert item >= 0
+"""
+
+
+def pytest_floor_command(setup: Setup) -> list[str]:
+    """A folder with as many trivial items as the audit collects, and the audit's options."""
+    audit = bench_scan.audit_folder(setup)
+    if not audit.exists():
+        bench_scan.certgate_audit(setup)
+    listed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--collect-only"],
+        cwd=audit,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    count = int(listed.stdout.strip().splitlines()[-1].split()[0])
+    folder = setup.workdir / "pytest-floor"
+    folder.mkdir(exist_ok=True)
+    (folder / "pytest.ini").write_text(bench_scan.PYTEST_INI.replace("testpaths = checks\n", ""))
+    (folder / "test_items.py").write_text(PYTEST_FLOOR_TEST.format(count=count))
+    print(f"  pytest floor: {count} items", flush=True)
+    return [
+        *(
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "-p",
+            "no:certgate.plugin",
+        ),
+        *("--html=reports/report.html", "--self-contained-html", "--junitxml=reports/junit.xml"),
+    ]
+
+
 def floor(root_file: str, count: int) -> int:
     """One verified TLS handshake per endpoint, all at once; exit 1 unless every one worked."""
     context = ssl.create_default_context(cafile=root_file)
@@ -238,7 +285,7 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=1000, help="endpoints (default 1000)")
     parser.add_argument("--rtt-ms", type=float, default=50.0, help="round trip (0: plain loopback)")
     parser.add_argument("-r", "--rounds", type=int, default=1)
-    parser.add_argument("--only", action="append", choices=["floor", "sslyze", "audit"])
+    parser.add_argument("--only", action="append", choices=["floor", "sslyze", "audit", "pytest"])
     parser.add_argument("--profile", type=Path, help="cProfile the audit into this file")
     parser.add_argument("--floor", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -256,6 +303,8 @@ def main() -> int:
             "sslyze": (sslyze_command(setup), REPO),
             "audit": (bench_scan.certgate_audit(setup), bench_scan.audit_folder(setup)),
         }
+        if not args.only or "pytest" in args.only:
+            contenders["pytest"] = (pytest_floor_command(setup), setup.workdir / "pytest-floor")
         if args.profile:  # the main thread's profile: phases; the scan's threads show as waits
             audit = contenders["audit"]
             contenders["audit"] = (
