@@ -439,10 +439,15 @@ def _unknown(loc: tuple[Any, ...], kind: str) -> str:
 # --- loading ----------------------------------------------------------------------------------
 
 
+# libyaml's safe loader when PyYAML was built with it: the same documents, about ten times
+# faster than the pure-Python one (a fleet's targets.yaml has thousands of lines).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path, what: str) -> tuple[Any, bytes]:
     try:
         data = path.read_bytes()
-        return yaml.safe_load(data.decode("utf-8")), data
+        return yaml.load(data.decode("utf-8"), Loader=_SAFE_LOADER), data
     except OSError as exc:
         raise InventoryError([f"{path}: cannot read the {what} file: {exc.strerror}"]) from None
     except UnicodeDecodeError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,6 +51,7 @@ class ResultRow:
         }
 
 
+@functools.lru_cache(maxsize=65536)  # three reports per item ask for the same name
 def stable_nodeid(nodeid: str) -> str:
     """``checks/test_keys.py::test_rsa_2048[shop:csr]`` wherever the checks were collected
     from (the repository, or the installed package seen from any working directory)."""
