@@ -543,6 +543,29 @@ HARDENING: tuple[Control, ...] = (
         "Suite Order'",
     ),
     _hardening(
+        "kex-groups",
+        "ECDHE groups only X25519, P-256 or P-384 (P-521 tolerated; none under 256 bits); "
+        "DHE, if offered, at least 2048 bits",
+        Severity.FAIL,
+        "Mozilla Server Side TLS (ECDH 256, DH 2048 bits); sslyze Mozilla checker; "
+        "NCSC-NL TLS 2025-05",
+        (
+            "Weak or unexpected key-exchange groups are accepted (listed in the finding). List "
+            "them with `Get-TlsEccCurve`; remove them with `Disable-TlsEccCurve -Name <curve>` "
+            'or Group Policy "ECC Curve Order". For DHE, set `ServerMinKeyBitLength` under '
+            "`…\\SCHANNEL\\KeyExchangeAlgorithms\\Diffie-Hellman` to at least 2048, or "
+            "disable the `TLS_DHE_RSA_*` suites. Confirm with `openssl s_client -connect "
+            "HOST:443 -servername HOST -tls1_2 -groups secp224r1`: the handshake must fail.",
+            "金鑰交換群組過弱或不在允許清單（列於檢查結果）。以 `Get-TlsEccCurve` 檢視，並用 "
+            "`Disable-TlsEccCurve -Name <曲線>` 或群組原則「ECC Curve Order」移除；DHE 請在 "
+            "`…\\SCHANNEL\\KeyExchangeAlgorithms\\Diffie-Hellman` 設定 "
+            "`ServerMinKeyBitLength` ≥ 2048，或停用 `TLS_DHE_RSA_*` 套件。以 `openssl s_client "
+            "-connect HOST:443 -servername HOST -tls1_2 -groups secp224r1` 確認交握失敗。",
+        ),
+        "Remove the listed curves with Disable-TlsEccCurve (or GPO 'ECC Curve Order') and set "
+        "Diffie-Hellman ServerMinKeyBitLength to 2048, or disable the TLS_DHE_RSA_* suites",
+    ),
+    _hardening(
         "cert-sig-sha2",
         "The leaf and every served non-root certificate are signed with SHA-256 or stronger",
         Severity.FAIL,
@@ -590,6 +613,31 @@ HARDENING: tuple[Control, ...] = (
         "Re-apply for a certificate with the Web Server (TLS server) profile and bind it",
     ),
     _hardening(
+        "ocsp-stapled",
+        "The SNI handshake staples a successful, good, trusted OCSP response (a must-staple "
+        "leaf without one fails; passes as not applicable when the leaf names no OCSP URL)",
+        Severity.WARNING,
+        "Mozilla Server Side TLS (ocsp_staple); RFC 7633 (must-staple); Internet.nl "
+        "ocsp_stapling; testssl.sh",
+        (
+            "No OCSP response is stapled, or the one stapled is not good (the finding says "
+            'which). IIS staples by default only on non-SNI bindings. For "Require Server '
+            'Name Indication" bindings, set DWORD `EnableOcspStaplingForSni`=1 under '
+            f'`{_SCHANNEL}`. Make sure "Disable OCSP Stapling" is not ticked on the '
+            "binding, and that the server can reach the CA's OCSP URL over HTTP. Confirm with "
+            "`openssl s_client -connect HOST:443 -servername HOST -status`: it must print "
+            "`OCSP Response Status: successful`.",
+            "伺服器未附帶（staple）OCSP 回應，或附帶的回應無效（見檢查結果）。IIS 預設只對非 "
+            "SNI 繫結啟用；若繫結勾選「需要伺服器名稱指示」（Require Server Name Indication），"
+            f"請在 `{_SCHANNEL}` 建立 DWORD `EnableOcspStaplingForSni`=1，確認繫結未勾選"
+            "「Disable OCSP Stapling」，且伺服器可連到 CA 的 OCSP 網址（HTTP）。以 "
+            "`openssl s_client -connect HOST:443 -servername HOST -status` 確認輸出 "
+            "`OCSP Response Status: successful`。",
+        ),
+        "Set EnableOcspStaplingForSni=1 under SCHANNEL for SNI bindings, untick 'Disable OCSP "
+        "Stapling' on the binding, and let the server reach the CA's OCSP URL",
+    ),
+    _hardening(
         "hsts",
         "HTTPS responses carry Strict-Transport-Security with max-age of at least one year",
         Severity.FAIL,
@@ -629,6 +677,27 @@ HARDENING: tuple[Control, ...] = (
         "or add a URL Rewrite rule to https://{HTTP_HOST}/{R:1}",
     ),
     _hardening(
+        "non-sni-cert-valid",
+        "A handshake without SNI fails, or returns a certificate that validates and matches "
+        "the host",
+        Severity.WARNING,
+        "testssl.sh (certificate without SNI); sslyze certinfo (deployment without SNI)",
+        (
+            "Clients that do not send SNI receive a certificate that is not valid for the host "
+            "(named in the finding). In IIS Manager → Bindings, give the https binding with an "
+            'empty host name and without "Require Server Name Indication" the correct '
+            "certificate, or remove the stale default binding. Check with `netsh http show "
+            "sslcert` (look for `0.0.0.0:443` and `[::]:443`), then with `openssl s_client "
+            "-connect IP:443 -noservername`.",
+            "未送出 SNI 的用戶端收到對此主機無效的憑證（列於檢查結果）。請在 IIS 管理員「繫結」"
+            "中，為主機名稱空白且未勾選「需要伺服器名稱指示」的 https 繫結指定正確憑證，或移除過時"
+            "的預設繫結；可用 `netsh http show sslcert` 檢查 `0.0.0.0:443`、`[::]:443`，再以 "
+            "`openssl s_client -connect IP:443 -noservername` 確認。",
+        ),
+        "Give the https binding without a host name and without 'Require Server Name "
+        "Indication' the right certificate, or remove that stale binding",
+    ),
+    _hardening(
         "vuln-heartbleed-ccs",
         "Not vulnerable to Heartbleed (CVE-2014-0160) or OpenSSL CCS injection (CVE-2014-0224)",
         Severity.FAIL,
@@ -646,24 +715,26 @@ HARDENING: tuple[Control, ...] = (
     ),
     _hardening(
         "vuln-robot",
-        "No strong ROBOT oracle on RSA key exchange",
+        "No ROBOT oracle on RSA key exchange (a strong one fails; a weak or inconsistent one "
+        "is a warning)",
         Severity.FAIL,
         "SSL Labs 2018 grading (ROBOT); testssl.sh; sslyze Mozilla checker",
         (
             "A ROBOT oracle was detected (its kind is in the finding). Disable the RSA "
             "key-exchange suites (`TLS_RSA_WITH_*`), and update any TLS device in front of "
-            "IIS. Only a strong oracle fails this control; a weak or inconsistent one is "
-            "not failed, and disabling `TLS_RSA_WITH_*` clears it too.",
+            "IIS. A strong oracle fails this control; a weak or inconsistent one is a warning, "
+            "and disabling `TLS_RSA_WITH_*` clears both.",
             "偵測到 ROBOT 弱點（類型列於檢查結果）。請停用 RSA 金鑰交換套件"
-            "（`TLS_RSA_WITH_*`），並更新 IIS 前端的 TLS 設備。本項僅對強 oracle 判定不合格；"
-            "弱或結果不一致的 oracle 不判定不合格，停用 `TLS_RSA_WITH_*` 亦可一併消除。",
+            "（`TLS_RSA_WITH_*`），並更新 IIS 前端的 TLS 設備。強 oracle 判定不合格；弱或結果"
+            "不一致的 oracle 列為警告，停用 `TLS_RSA_WITH_*` 可一併消除。",
         ),
         "Disable every TLS_RSA_WITH_* suite with Disable-TlsCipherSuite (or tick 'Disable "
         "Legacy TLS' on the binding) and update any TLS device in front of IIS",
     ),
     _hardening(
         "renegotiation-secure",
-        "Secure renegotiation (RFC 5746) is supported",
+        "Secure renegotiation (RFC 5746) is supported (unlimited client-initiated "
+        "renegotiation is a warning)",
         Severity.FAIL,
         "RFC 5746; SSL Labs 2014 grading; testssl.sh; NCSC-NL TLS 2025-05",
         (
@@ -720,6 +791,34 @@ def cite(control_id: str, *sections: str) -> str:
 def fix(control_id: str) -> str:
     """The control's one-sentence fix, as failure messages end with it."""
     return CATALOGUE[control_id].fix
+
+
+class Finding(AssertionError):
+    """A finding at a level of its own, whatever the control's severity (HARDENING.md §A: a
+    weak ROBOT oracle is a warning of a fail control; a must-staple leaf without a staple is
+    a failure of a warning control). The plugin turns a WARNING finding into a passed item
+    with a ComplianceWarning, and lets a FAIL finding fail the item."""
+
+    def __init__(self, message: str, severity: Severity) -> None:
+        super().__init__(message)
+        self.severity = severity
+
+
+def warn_unless(holds: bool, message: str) -> None:
+    """Like ``assert holds, message``, but what it finds is a warning in any control."""
+    if not holds:
+        raise Finding(message, Severity.WARNING)
+
+
+def fail_unless(holds: bool, message: str) -> None:
+    """Like ``assert holds, message``, but what it finds fails the item in any control."""
+    if not holds:
+        raise Finding(message, Severity.FAIL)
+
+
+def finding_severity(exc: AssertionError, control: Control) -> Severity:
+    """The level of a check's failed assertion: its own (a Finding), else the control's."""
+    return exc.severity if isinstance(exc, Finding) else control.severity
 
 
 F = TypeVar("F", bound=Callable[..., None])

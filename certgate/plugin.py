@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from certgate import ComplianceWarning
-from certgate.controls import CATALOGUE, Artifact, Severity
+from certgate.controls import CATALOGUE, Artifact, Severity, finding_severity
 from certgate.errors import ArtifactError
 from certgate.files.facts import CertificateFacts
 from certgate.files.gather import Gatherer
@@ -575,13 +575,16 @@ def now(pytestconfig: pytest.Config) -> datetime:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
-    """A `warning` control that does not hold passes with a ComplianceWarning."""
+    """A finding at warning level -- a `warning` control that does not hold, or a check's
+    `warn_unless` -- passes with a ComplianceWarning; one at fail level (`fail_unless`) fails."""
     control = pyfuncitem.stash.get(ITEM_CONTROL, None)
-    if control is None or control.severity is not Severity.WARNING:
+    if control is None:
         return (yield)
     try:
         return (yield)
     except AssertionError as exc:
+        if finding_severity(exc, control) is not Severity.WARNING:
+            raise
         message = assertion_message(exc)
         pyfuncitem.stash[WARNED] = message
         # Under -W error::certgate.ComplianceWarning this raises and the item fails; else the

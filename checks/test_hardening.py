@@ -3,30 +3,45 @@
 certgate judges what the server *offers*, which is stricter than SSL Labs' simulated clients.
 """
 
-from certgate.controls import cite, control, fix
+from datetime import datetime
+
+from certgate.controls import cite, control, fail_unless, fix, warn_unless
 from certgate.files.facts import CertificateFacts
 from certgate.hosts.facts import EndpointFacts, HardeningFacts
 from certgate.hosts.hardening import (
+    DH_MIN_BITS,
+    ECDHE_GROUPS_TEXT,
     HSTS_MIN_SECONDS,
     LEGACY_VERSIONS,
     SSL_VERSIONS,
     accepted_versions,
     cbc_sha1_suites,
+    client_renegotiation_unlimited,
     compresses,
     describe,
+    dhe_note,
     eku_problem,
     fallback_problem,
+    groups_probed,
     hsts_long_enough,
     hsts_seen,
     https_curl_command,
+    kex_problems,
     lifetime_ceiling,
     lifetime_days,
+    must_staple_unstapled,
     non_aead_suites,
+    non_sni_problem,
+    ocsp_problem,
+    ocsp_seen,
     openssl_bugs,
+    openssl_no_sni_command,
+    openssl_status_command,
     openssl_version_command,
     redirect_problem,
     renegotiation_problem,
     robot_strong,
+    robot_suspect,
     robot_verdict,
     sslyze_command,
     static_rsa_suites,
@@ -108,6 +123,18 @@ def test_cipher_aead_only(served: EndpointFacts, hardening: HardeningFacts) -> N
     )
 
 
+@control("kex-groups")
+def test_kex_groups(served: EndpointFacts, hardening: HardeningFacts) -> None:
+    """ECDHE only over X25519, P-256, P-384 (P-521 tolerated); DHE of at least 2048 bits."""
+    found = kex_problems(hardening)
+    assert not found, (
+        f"{served.endpoint.where} accepts {'; '.join(found)} (groups probed at "
+        f"{groups_probed(hardening)}: `{sslyze_command(served.endpoint, 'elliptic_curves')}`);"
+        f"{dhe_note(hardening)} {cite('kex-groups')} requires ECDHE over {ECDHE_GROUPS_TEXT} "
+        f"and DHE of at least {DH_MIN_BITS} bits. {fix('kex-groups')}."
+    )
+
+
 @control("cert-sig-sha2")
 def test_cert_sig_sha2(served: EndpointFacts, hardening: HardeningFacts) -> None:
     """The leaf and every served non-root certificate are signed with SHA-256 or stronger."""
@@ -140,6 +167,24 @@ def test_cert_eku_serverauth(served: EndpointFacts, hardening: HardeningFacts) -
     )
 
 
+@control("ocsp-stapled")
+def test_ocsp_stapled(served: EndpointFacts, hardening: HardeningFacts, now: datetime) -> None:
+    """The SNI handshake staples a good, trusted OCSP response; a must-staple leaf needs one."""
+    fail_unless(
+        not must_staple_unstapled(hardening),
+        f"{served.endpoint.where}: the leaf is must-staple (TLS Feature status_request) and no "
+        f"OCSP response is stapled (`{openssl_status_command(served.endpoint)}`); browsers "
+        f"that honour it refuse the site. {cite('ocsp-stapled')} requires a staple for a "
+        f"must-staple certificate. {fix('ocsp-stapled')}.",
+    )
+    problem = ocsp_problem(hardening, now)
+    assert problem is None, (
+        f"{served.endpoint.where}: {problem} (`{openssl_status_command(served.endpoint)}`); "
+        f"{cite('ocsp-stapled')} recommends stapling a good OCSP response from "
+        f"{', '.join(ocsp_seen(hardening).responders)}. {fix('ocsp-stapled')}."
+    )
+
+
 @control("hsts")
 def test_hsts(served: EndpointFacts, hardening: HardeningFacts) -> None:
     """HTTPS responses carry Strict-Transport-Security with max-age of at least a year."""
@@ -160,6 +205,17 @@ def test_http_redirects_to_https(served: EndpointFacts, hardening: HardeningFact
     )
 
 
+@control("non-sni-cert-valid")
+def test_non_sni_cert_valid(served: EndpointFacts, hardening: HardeningFacts) -> None:
+    """A handshake without SNI fails, or gets a certificate valid for the host."""
+    problem = non_sni_problem(hardening, served.endpoint.host)
+    assert problem is None, (
+        f"{served.endpoint.where}: {problem} (`{openssl_no_sni_command(served.endpoint)}`); "
+        f"{cite('non-sni-cert-valid')} recommends the right certificate, or no handshake, for "
+        f"clients without SNI. {fix('non-sni-cert-valid')}."
+    )
+
+
 @control("vuln-heartbleed-ccs")
 def test_vuln_heartbleed_ccs(served: EndpointFacts, hardening: HardeningFacts) -> None:
     """Not vulnerable to Heartbleed or the OpenSSL CCS injection."""
@@ -173,21 +229,29 @@ def test_vuln_heartbleed_ccs(served: EndpointFacts, hardening: HardeningFacts) -
 
 @control("vuln-robot")
 def test_vuln_robot(served: EndpointFacts, hardening: HardeningFacts) -> None:
-    """No strong ROBOT oracle (a weak or inconsistent one is not failed)."""
-    assert not robot_strong(hardening), (
+    """No ROBOT oracle: a strong one fails, a weak or inconsistent one warns."""
+    seen = (
         f"{served.endpoint.where} has a ROBOT {robot_verdict(hardening).value} "
         f"(`{sslyze_command(served.endpoint, 'robot')}`); {cite('vuln-robot')} requires no "
-        f"strong oracle. {fix('vuln-robot')}."
+        f"oracle. {fix('vuln-robot')}."
     )
+    assert not robot_strong(hardening), seen
+    warn_unless(not robot_suspect(hardening), seen)
 
 
 @control("renegotiation-secure")
 def test_renegotiation_secure(served: EndpointFacts, hardening: HardeningFacts) -> None:
-    """Secure renegotiation (RFC 5746) is supported."""
+    """Secure renegotiation (RFC 5746) is supported; client renegotiation is limited."""
     problem = renegotiation_problem(hardening)
     assert problem is None, (
         f"{served.endpoint.where}: {problem} (`{sslyze_command(served.endpoint, 'reneg')}`); "
         f"{cite('renegotiation-secure')} requires RFC 5746. {fix('renegotiation-secure')}."
+    )
+    warn_unless(
+        not client_renegotiation_unlimited(hardening),
+        f"{served.endpoint.where}: client-initiated renegotiation is unlimited, a denial-of-"
+        f"service lever (`{sslyze_command(served.endpoint, 'reneg')}`); "
+        f"{cite('renegotiation-secure')} recommends limiting it. {fix('renegotiation-secure')}.",
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from certgate.files.facts import CertificateFacts
@@ -101,7 +102,9 @@ class AcceptedSuite:
     ``name`` is the IANA name (``TLS_RSA_WITH_AES_128_CBC_SHA``), ``version`` the protocol
     ("TLS 1.2"), ``key_size`` the symmetric key bits, ``key_exchange`` the ephemeral key the
     server sent ("ECDH X25519 (253 bits)", "DH 2048 bits"), or None for static-RSA key
-    exchange (no forward secrecy).
+    exchange (no forward secrecy). The same key, structured: ``kex_curve`` its ECDHE group
+    (OpenSSL's name: "X25519", "secp256r1"; None for finite-field DHE and static RSA) and
+    ``kex_bits`` its size in bits (None for static RSA); see :attr:`dhe`.
     """
 
     name: str
@@ -109,6 +112,13 @@ class AcceptedSuite:
     key_size: int
     anonymous: bool = False
     key_exchange: str | None = None
+    kex_curve: str | None = None
+    kex_bits: int | None = None
+
+    @property
+    def dhe(self) -> bool:
+        """The key exchange is finite-field Diffie-Hellman (DHE): an ephemeral key, no curve."""
+        return self.kex_bits is not None and self.kex_curve is None
 
 
 @dataclass(frozen=True)
@@ -173,6 +183,71 @@ class Observed(Generic[T]):
     value: T | None = None
 
 
+@dataclass(frozen=True)
+class GroupScan:
+    """The key-exchange groups a server accepted at one protocol version (hardening,
+    ``kex-groups``): ``version`` ("TLS 1.3"), ``accepted`` the group names as OpenSSL spells
+    them ("X25519", "secp256r1", "secp224r1"; empty: no ECDHE key exchange at that version).
+    Filled from sslyze's ELLIPTIC_CURVES today (the highest version only), or from any other
+    enumeration that probes groups per version."""
+
+    version: str
+    accepted: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OcspStaple:
+    """The OCSP response a server stapled to its SNI handshake (hardening, ``ocsp-stapled``).
+
+    ``response_status`` as RFC 6960 names it ("successful", "unauthorized", ...);
+    ``cert_status`` what it says of the leaf ("good", "revoked", "unknown"; None unless the
+    response is successful); ``produced_at``, ``this_update``, ``next_update`` its times (UTC;
+    None when absent or not successful); ``trusted``: its signature verifies against the trust
+    store that validated the chain (sslyze's ``ocsp_response_is_trusted``; None when not
+    checked: the chain did not validate or the response is not successful).
+    """
+
+    response_status: str
+    cert_status: str | None = None
+    produced_at: datetime | None = None
+    this_update: datetime | None = None
+    next_update: datetime | None = None
+    trusted: bool | None = None
+
+
+@dataclass(frozen=True)
+class OcspFacts:
+    """OCSP as the SNI handshake's leaf and server show it (CERTIFICATE_INFO):
+    ``responders`` the leaf's OCSP URLs (Authority Information Access; empty: none, and
+    ``ocsp-stapled`` does not apply), ``must_staple`` the leaf has the TLS Feature
+    status_request (RFC 7633), ``staple`` what was stapled (None: nothing)."""
+
+    responders: tuple[str, ...] = ()
+    must_staple: bool = False
+    staple: OcspStaple | None = None
+
+
+@dataclass(frozen=True)
+class NonSniFacts:
+    """What a TLS handshake without SNI got at one address (CERTIFICATE_INFO's fourth job,
+    sslyze >= 6.2; hardening, ``non-sni-cert-valid``).
+
+    ``leaf`` is the certificate served (None: the handshake failed -- the server refuses
+    clients without SNI, which passes); then every other field is empty. ``names`` are the
+    names it covers (SANs, or its CN without SANs); ``matches_host`` it covers the target's
+    host name; ``validates`` its chain validates for the host name against the policy's
+    trust stores (sslyze's path validation, at scan time), ``validation_error`` why not
+    (None when it validates); ``same_as_sni`` it is the leaf the SNI handshake got.
+    """
+
+    leaf: CertificateFacts | None = None
+    names: tuple[str, ...] = ()
+    matches_host: bool = False
+    validates: bool = False
+    validation_error: str | None = None
+    same_as_sni: bool = False
+
+
 def not_run(command: str) -> Observed[T]:
     """The facts of a scan command that was not asked (the default of HardeningFacts)."""
     return Observed(CommandAttempt(command, AttemptStatus.NOT_SCHEDULED))
@@ -185,6 +260,9 @@ _NO_CCS: Observed[bool] = not_run("openssl_ccs_injection")
 _NO_ROBOT: Observed[RobotResult] = not_run("robot")
 _NO_RENEGOTIATION: Observed[Renegotiation] = not_run("session_renegotiation")
 _NO_FALLBACK: Observed[bool] = not_run("tls_fallback_scsv")
+_NO_GROUPS: Observed[tuple[GroupScan, ...]] = not_run("elliptic_curves")
+_NO_OCSP: Observed[OcspFacts] = not_run("certificate_info")
+_NO_NON_SNI: Observed[NonSniFacts] = not_run("certificate_info")
 
 
 @dataclass(frozen=True)
@@ -203,6 +281,16 @@ class HardeningFacts:
       verdict; ``renegotiation``: SESSION_RENEGOTIATION; ``fallback_scsv``: the server
       refuses an inappropriate fallback (TLS_FALLBACK_SCSV). Each value is None when its
       command did not complete.
+    - ``groups``: the key-exchange groups accepted, per protocol version probed
+      (:class:`GroupScan`; ELLIPTIC_CURVES probes the highest version only -- HARDENING.md
+      §A.3 -- and an empty tuple means no ECDHE key exchange at all). The DHE sizes and the
+      groups actually negotiated are on each accepted suite of ``versions``
+      (:class:`AcceptedSuite` ``kex_curve``, ``kex_bits``, ``dhe``).
+    - ``ocsp``: the SNI leaf's OCSP responders, must-staple, and the stapled response
+      (:class:`OcspFacts`).
+    - ``non_sni``: what a handshake without SNI got (:class:`NonSniFacts`).
+    Each ``Observed`` value is None when its command did not complete (``attempt`` says why;
+    ``ocsp`` and ``non_sni`` come from CERTIFICATE_INFO, which every reachable endpoint ran).
     """
 
     versions: tuple[VersionScan, ...]
@@ -218,6 +306,9 @@ class HardeningFacts:
     robot: Observed[RobotResult] = _NO_ROBOT
     renegotiation: Observed[Renegotiation] = _NO_RENEGOTIATION
     fallback_scsv: Observed[bool] = _NO_FALLBACK
+    groups: Observed[tuple[GroupScan, ...]] = _NO_GROUPS
+    ocsp: Observed[OcspFacts] = _NO_OCSP
+    non_sni: Observed[NonSniFacts] = _NO_NON_SNI
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from certgate.hosts.facts import (
     HardeningFacts,
     HttpAnswer,
     Observed,
+    OcspFacts,
     RobotResult,
 )
 
@@ -41,6 +42,13 @@ WEAK_MARKERS = ("_NULL_", "_EXPORT", "_DES_", "_DES40_", "_RC4_", "_3DES_", "_ID
 LEGACY_VERSIONS = ("TLS 1.0", "TLS 1.1")
 SSL_VERSIONS = ("SSL 2.0", "SSL 3.0")
 PRE_TLS13 = ("SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2")
+ALL_VERSIONS = ("SSL 2.0", *PRE_TLS13, "TLS 1.3")
+# HARDENING.md §A #8, §A.1 (Mozilla's and sslyze's numbers): ECDHE over X25519, P-256 or
+# P-384, P-521 tolerated -- so no group under 256 bits -- and DHE of at least 2048 bits.
+# Names as OpenSSL spells them (sslyze reports secp256r1; nginx and Mozilla write prime256v1).
+ECDHE_GROUPS = frozenset({"x25519", "secp256r1", "prime256v1", "secp384r1", "secp521r1"})
+ECDHE_GROUPS_TEXT = "X25519, P-256, P-384 (P-521 tolerated)"
+DH_MIN_BITS = 2048
 _OPENSSL_FLAG = {"SSL 3.0": "-ssl3", "TLS 1.0": "-tls1", "TLS 1.1": "-tls1_1"}
 _OPENSSL_FLAG |= {"TLS 1.2": "-tls1_2", "TLS 1.3": "-tls1_3"}
 
@@ -208,23 +216,31 @@ def robot_verdict(h: HardeningFacts) -> RobotResult:
 
 
 def robot_strong(h: HardeningFacts) -> bool:
-    """A strong ROBOT oracle: the RSA key exchange can be decrypted (fails the control).
-
-    A weak or inconsistent oracle is a warning in HARDENING.md §A #17; a control has one
-    severity, so it passes here and only the strong oracle fails."""
+    """A strong ROBOT oracle: the RSA key exchange can be decrypted (fails the control)."""
     return robot_verdict(h) is RobotResult.VULNERABLE_STRONG_ORACLE
+
+
+def robot_suspect(h: HardeningFacts) -> bool:
+    """A weak oracle, or results too inconsistent to tell: a warning (HARDENING.md §A #17)."""
+    weak = (RobotResult.VULNERABLE_WEAK_ORACLE, RobotResult.UNKNOWN_INCONSISTENT_RESULTS)
+    return robot_verdict(h) in weak
 
 
 def renegotiation_problem(h: HardeningFacts) -> str | None:
     """Why renegotiation is unsafe (no RFC 5746 secure renegotiation), or None.
 
-    Unlimited client-initiated renegotiation is a warning in HARDENING.md §A #18: it is
-    named alongside a failure, and alone it passes (one severity per control)."""
+    Unlimited client-initiated renegotiation alone is a warning (HARDENING.md §A #18,
+    :func:`client_renegotiation_unlimited`); alongside a failure it is named too."""
     seen = observed(h.renegotiation, "renegotiation")
     if seen.secure:
         return None
     dos = "; client-initiated renegotiation is also unlimited" if seen.client_dos else ""
     return f"secure renegotiation (RFC 5746) is not supported{dos}"
+
+
+def client_renegotiation_unlimited(h: HardeningFacts) -> bool:
+    """The server lets a client renegotiate without limit (a DoS lever; a warning)."""
+    return observed(h.renegotiation, "renegotiation").client_dos
 
 
 def fallback_problem(h: HardeningFacts) -> str | None:
@@ -236,3 +252,108 @@ def fallback_problem(h: HardeningFacts) -> str | None:
     if not legacy or observed(h.fallback_scsv, "TLS_FALLBACK_SCSV"):
         return None
     return f"it accepts {', '.join(legacy)} and does not refuse an inappropriate fallback"
+
+
+def _group_allowed(name: str) -> bool:
+    return name.lower() in ECDHE_GROUPS
+
+
+def kex_problems(h: HardeningFacts) -> list[str]:
+    """The key-exchange groups outside :data:`ECDHE_GROUPS` and the DHE keys under
+    :data:`DH_MIN_BITS`, as ``secp224r1 (TLS 1.2)`` and ``DH 1024 bits (TLS 1.2:
+    TLS_DHE_RSA_WITH_AES_128_GCM_SHA256)``: from the groups probed and from the ephemeral
+    key of every accepted suite (the group each suite actually negotiated)."""
+    scans = observed(h.groups, "the key-exchange groups")
+    found: dict[str, list[str]] = {}
+    for scan in scans:
+        for group in scan.accepted:
+            if not _group_allowed(group):
+                found.setdefault(f"{group} ({scan.version}", [])
+    for s in _suites(h, ALL_VERSIONS):
+        if s.kex_curve is not None and not _group_allowed(s.kex_curve):
+            found.setdefault(f"{s.kex_curve} ({s.version}", [])
+        if s.dhe and (s.kex_bits or 0) < DH_MIN_BITS:
+            found.setdefault(f"DH {s.kex_bits} bits ({s.version}", []).append(s.name)
+    return [f"{k}: {', '.join(names)})" if names else f"{k})" for k, names in found.items()]
+
+
+def groups_probed(h: HardeningFacts) -> str:
+    """Which versions the groups were probed at (``TLS 1.3``), or that none has ECDHE."""
+    scans = observed(h.groups, "the key-exchange groups")
+    return ", ".join(s.version for s in scans) or "none: no ECDHE key exchange"
+
+
+def dhe_suites(h: HardeningFacts) -> list[AcceptedSuite]:
+    """The accepted suites with a finite-field (DHE) key exchange, any version."""
+    return [s for s in _suites(h, ALL_VERSIONS) if s.dhe]
+
+
+def dhe_note(h: HardeningFacts) -> str:
+    """`` DHE is offered (TLS 1.2: ...); ...`` for a finding's message, or '' without DHE.
+
+    HARDENING.md §A.1: NCSC-NL's "FFDHE-2048 insufficient" is a note, not a verdict."""
+    found = dhe_suites(h)
+    if not found:
+        return ""
+    sizes = ", ".join(sorted({f"{s.kex_bits} bits" for s in found}))
+    return (
+        f" DHE is offered ({describe(found)}; {sizes}); Mozilla's current profile drops "
+        "DHE and NCSC-NL rates FFDHE-2048 insufficient."
+    )
+
+
+def ocsp_seen(h: HardeningFacts) -> OcspFacts:
+    """The SNI leaf's OCSP facts; ArtifactError when the certificate scan did not run."""
+    return observed(h.ocsp, "OCSP stapling")
+
+
+def must_staple_unstapled(h: HardeningFacts) -> bool:
+    """The leaf demands stapling (must-staple) and nothing is stapled: browsers that honour
+    RFC 7633 refuse the site, so this fails the warning control (HARDENING.md §A #12)."""
+    ocsp = ocsp_seen(h)
+    return ocsp.must_staple and ocsp.staple is None
+
+
+def ocsp_problem(h: HardeningFacts, now: datetime) -> str | None:
+    """Why the SNI handshake has no successful, good, trusted, current OCSP staple, or None.
+
+    None too (not applicable) when the leaf names no OCSP responder: there is nothing to
+    staple (Internet.nl's "not in cert")."""
+    ocsp = ocsp_seen(h)
+    staple = ocsp.staple
+    if not ocsp.responders:
+        return None
+    if staple is None:
+        return f"no OCSP response is stapled (the leaf's responder: {', '.join(ocsp.responders)})"
+    if staple.response_status != "successful":
+        return f"the stapled OCSP response is {staple.response_status!r}, not successful"
+    if staple.cert_status != "good":
+        return f"the stapled OCSP response says the certificate is {staple.cert_status}"
+    if staple.next_update is not None and staple.next_update < now:
+        return f"the stapled OCSP response expired on {staple.next_update:%Y-%m-%d} (nextUpdate)"
+    if staple.trusted is False:
+        return "the stapled OCSP response's signature does not verify to the chain's trust anchor"
+    if staple.trusted is None:
+        return "the stapled OCSP response could not be verified: the chain does not validate"
+    return None
+
+
+def non_sni_problem(h: HardeningFacts, host: str) -> str | None:
+    """Why a client without SNI gets a certificate that is not valid for ``host``, or None
+    (None too when the handshake without SNI fails: such clients are refused, not misled)."""
+    seen = observed(h.non_sni, "the handshake without SNI")
+    if seen.leaf is None or (seen.validates and seen.matches_host):
+        return None
+    why = [] if seen.matches_host else [f"it names {', '.join(seen.names) or 'no name'}"]
+    why += [] if seen.validates else [f"it does not validate: {seen.validation_error}"]
+    return f"clients without SNI get {seen.leaf.label()}, not valid for {host}: {'; '.join(why)}"
+
+
+def openssl_no_sni_command(endpoint: Endpoint) -> str:
+    """``openssl s_client -connect A:P -noservername``: what a client without SNI gets."""
+    return f"openssl s_client -connect {endpoint.where} -noservername"
+
+
+def openssl_status_command(endpoint: Endpoint) -> str:
+    """``openssl s_client -connect A:P -servername H -status``: shows the stapled response."""
+    return f"openssl s_client -connect {endpoint.where} -servername {endpoint.host} -status"

@@ -12,12 +12,15 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from cryptography import x509
+from cryptography.x509.ocsp import OCSPResponse, OCSPResponseStatus
 from nassl.ephemeral_key_info import (
     DhEphemeralKeyInfo,
     EcDhEphemeralKeyInfo,
     EphemeralKeyInfo,
 )
 from sslyze import (
+    CertificateDeploymentAnalysisResult,
+    CertificateInfoScanResult,
     CipherSuitesScanResult,
     CompressionScanResult,
     FallbackScsvScanResult,
@@ -28,21 +31,36 @@ from sslyze import (
     ScanCommandAttempt,
     ServerScanResult,
     SessionRenegotiationScanResult,
+    SupportedEllipticCurvesScanResult,
+    TlsVersionEnum,
 )
 
+from certgate.files.certificates import certificate_facts
+from certgate.hosts import trust as trust_rules
 from certgate.hosts.facts import (
     AcceptedSuite,
     EndpointFacts,
+    GroupScan,
     HardeningFacts,
     HttpAnswer,
+    NonSniFacts,
     Observed,
+    OcspFacts,
+    OcspStaple,
     Renegotiation,
     RobotResult,
     VersionScan,
 )
 from certgate.hosts.sslyze_facts import attempt_fact, main_deployment
+from certgate.hosts.stores import Trust
 
-__all__ = ["HARDENING_COMMANDS", "PROBE_COMMANDS", "VERSION_COMMANDS", "with_hardening"]
+__all__ = [
+    "GROUPS_COMMAND",
+    "HARDENING_COMMANDS",
+    "PROBE_COMMANDS",
+    "VERSION_COMMANDS",
+    "with_hardening",
+]
 
 # The hardening profile's scan commands (HARDENING.md §A, §1.3): one per protocol version,
 # in order, then the HTTPS response headers (HSTS).
@@ -66,8 +84,10 @@ PROBE_COMMANDS = frozenset(
         ScanCommand.TLS_FALLBACK_SCSV,
     }
 )
+# The key-exchange groups (HARDENING.md §A #8): sslyze probes them at the highest version only.
+GROUPS_COMMAND = ScanCommand.ELLIPTIC_CURVES
 HARDENING_COMMANDS = frozenset(
-    {*(c for _, c in VERSION_COMMANDS), ScanCommand.HTTP_HEADERS, *PROBE_COMMANDS}
+    {*(c for _, c in VERSION_COMMANDS), ScanCommand.HTTP_HEADERS, *PROBE_COMMANDS, GROUPS_COMMAND}
 )
 
 
@@ -75,11 +95,14 @@ def with_hardening(
     facts: EndpointFacts,
     result: ServerScanResult | None,
     answer: Future[HttpAnswer] | None,
+    trust: Trust,
 ) -> EndpointFacts:
-    """``facts`` with the hardening profile's facts, for an endpoint scanned with it."""
+    """``facts`` with the hardening profile's facts, for an endpoint scanned with it;
+    ``trust`` is the endpoint's trust policy (the handshake without SNI is judged by it)."""
     if answer is None or not facts.reachable or result is None or result.scan_result is None:
         return facts
     scans = result.scan_result
+    highest = result.connectivity_result.highest_tls_version_supported  # type: ignore[union-attr]
     versions = tuple(
         _version_scan(label, command.value, getattr(scans, command.value))
         for label, command in VERSION_COMMANDS
@@ -102,6 +125,9 @@ def with_hardening(
         robot=_observed(scans, ScanCommand.ROBOT, _robot),
         renegotiation=_observed(scans, ScanCommand.SESSION_RENEGOTIATION, _renegotiation),
         fallback_scsv=_observed(scans, ScanCommand.TLS_FALLBACK_SCSV, _fallback_scsv),
+        groups=_observed(scans, GROUPS_COMMAND, lambda r: _groups(r, _label(highest))),
+        ocsp=_observed(scans, ScanCommand.CERTIFICATE_INFO, _ocsp),
+        non_sni=_observed(scans, ScanCommand.CERTIFICATE_INFO, lambda r: _non_sni(r, facts, trust)),
     )
     return replace(facts, hardening=hardening)
 
@@ -144,6 +170,87 @@ def _renegotiation(result: SessionRenegotiationScanResult) -> Renegotiation:
     )
 
 
+def _label(version: TlsVersionEnum) -> str:
+    """``TLS 1.3`` for ``TlsVersionEnum.TLS_1_3``: the labels of :data:`VERSION_COMMANDS`."""
+    protocol, major, minor = version.name.split("_")
+    return f"{protocol} {major}.{minor}"
+
+
+def _groups(result: SupportedEllipticCurvesScanResult, version: str) -> tuple[GroupScan, ...]:
+    """The groups ELLIPTIC_CURVES saw accepted, at the one version it probes."""
+    if not result.supports_ecdh_key_exchange:
+        return ()
+    return (GroupScan(version, tuple(c.name for c in result.supported_curves or ())),)
+
+
+def _ocsp(result: CertificateInfoScanResult) -> OcspFacts:
+    """The SNI leaf's OCSP responders, must-staple, and what the server stapled."""
+    deployment = main_deployment(result.certificate_deployments)
+    return OcspFacts(
+        responders=_ocsp_responders(deployment.received_certificate_chain[0]),
+        must_staple=deployment.leaf_certificate_has_must_staple_extension,
+        staple=_staple(deployment),
+    )
+
+
+_OCSP = x509.oid.AuthorityInformationAccessOID.OCSP
+
+
+def _ocsp_responders(leaf: x509.Certificate) -> tuple[str, ...]:
+    """The OCSP URLs of the leaf's Authority Information Access extension."""
+    try:
+        access = leaf.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    except (x509.ExtensionNotFound, ValueError):
+        return ()
+    return tuple(
+        str(d.access_location.value)
+        for d in access
+        if d.access_method == _OCSP
+        and isinstance(d.access_location, x509.UniformResourceIdentifier)
+    )
+
+
+def _staple(deployment: CertificateDeploymentAnalysisResult) -> OcspStaple | None:
+    response: OCSPResponse | None = deployment.ocsp_response
+    if response is None:
+        return None
+    status = response.response_status.name.lower()
+    if response.response_status is not OCSPResponseStatus.SUCCESSFUL:
+        return OcspStaple(status, trusted=deployment.ocsp_response_is_trusted)
+    return OcspStaple(
+        status,
+        cert_status=response.certificate_status.name.lower(),
+        produced_at=response.produced_at_utc,
+        this_update=response.this_update_utc,
+        next_update=response.next_update_utc,
+        trusted=deployment.ocsp_response_is_trusted,
+    )
+
+
+def _non_sni(result: CertificateInfoScanResult, facts: EndpointFacts, trust: Trust) -> NonSniFacts:
+    """What the handshake without SNI got, judged for the host name and the policy's trust."""
+    deployment = result.certificate_deployment_with_sni_disabled
+    if deployment is None:
+        return NonSniFacts()
+    leaf = deployment.received_certificate_chain[0]
+    counted = [r for r in deployment.path_validation_results if trust.counts(r.trust_store)]
+    validates = any(r.was_validation_successful for r in counted)
+    errors = [r.validation_error for r in counted if r.validation_error]
+    seen = certificate_facts(leaf, f"{facts.endpoint.where} sent without SNI #1")
+    return NonSniFacts(
+        leaf=seen,
+        names=tuple(trust_rules.names_of(leaf)),
+        matches_host=trust_rules.name_matches(leaf, facts.endpoint.host),
+        validates=validates,
+        validation_error=None if validates else _first(errors, trust),
+        same_as_sni=facts.leaf is not None and facts.leaf.sha256 == seen.sha256,
+    )
+
+
+def _first(errors: list[str], trust: Trust) -> str:
+    return errors[0] if errors else f"no trust store of the policy ({trust.describe()}) was used"
+
+
 def _version_scan(label: str, command: str, attempt: ScanCommandAttempt) -> VersionScan:  # type: ignore[type-arg]
     done = attempt_fact(command, attempt)
     scanned: CipherSuitesScanResult | None = attempt.result
@@ -156,6 +263,7 @@ def _version_scan(label: str, command: str, attempt: ScanCommandAttempt) -> Vers
             a.cipher_suite.key_size,
             a.cipher_suite.is_anonymous,
             _key_exchange(a.ephemeral_key),
+            *_kex(a.ephemeral_key),
         )
         for a in scanned.accepted_cipher_suites
     )
@@ -169,6 +277,15 @@ def _key_exchange(key: EphemeralKeyInfo | None) -> str | None:
     if isinstance(key, DhEphemeralKeyInfo):
         return f"DH {key.size} bits"
     return None if key is None else f"ephemeral {key.size} bits"
+
+
+def _kex(key: EphemeralKeyInfo | None) -> tuple[str | None, int | None]:
+    """The ephemeral key as (ECDHE group, bits), (None, bits) for DHE, (None, None) else."""
+    if isinstance(key, EcDhEphemeralKeyInfo):
+        return key.curve_name, key.size
+    if isinstance(key, DhEphemeralKeyInfo):
+        return None, key.size
+    return None, None
 
 
 def _hsts_text(header: object) -> str | None:

@@ -151,7 +151,9 @@ def scan(
                 found = facts.get(endpoint)
                 if found is None:
                     found = _from_result(endpoint, result, trusts[endpoint], when, fetcher)
-                facts[endpoint] = with_hardening(found, result, answers.get(endpoint))
+                facts[endpoint] = with_hardening(
+                    found, result, answers.get(endpoint), trusts[endpoint]
+                )
     return {e: facts[e] for e in unique}
 
 

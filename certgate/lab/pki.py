@@ -145,9 +145,13 @@ def make_leaf(
     not_before: datetime | None = None,
     not_after: datetime | None = None,
     usages: Sequence[x509.ObjectIdentifier] = (x509.oid.ExtendedKeyUsageOID.SERVER_AUTH,),
+    ocsp_url: str | None = None,
+    must_staple: bool = False,
 ) -> Issued:
     """A server certificate for ``subject`` (SANs from ``dns_names``), signed by ``issuer``;
-    ``usages`` is its Extended Key Usage (the hardening lab's clientAuth-only leaf)."""
+    ``usages`` is its Extended Key Usage (the hardening lab's clientAuth-only leaf);
+    ``ocsp_url`` names an OCSP responder (AIA), ``must_staple`` adds the TLS Feature
+    status_request (RFC 7633)."""
     start = not_before or now() - timedelta(days=1)
     builder = (
         _builder(
@@ -164,7 +168,24 @@ def make_leaf(
     if dns_names:
         sans = x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names])
         builder = builder.add_extension(sans, critical=False)
+    if ocsp_url is not None:
+        builder = builder.add_extension(ocsp_access(ocsp_url), critical=False)
+    if must_staple:
+        builder = builder.add_extension(must_staple_feature(), critical=False)
     return Issued(builder.sign(issuer.key, hashes.SHA256()), key)
+
+
+def ocsp_access(url: str) -> x509.AuthorityInformationAccess:
+    """Authority Information Access naming ``url`` as the OCSP responder (RFC 5280 4.2.2.1)."""
+    method = x509.oid.AuthorityInformationAccessOID.OCSP
+    return x509.AuthorityInformationAccess(
+        [x509.AccessDescription(method, x509.UniformResourceIdentifier(url))]
+    )
+
+
+def must_staple_feature() -> x509.TLSFeature:
+    """The TLS Feature extension with status_request: OCSP must-staple (RFC 7633)."""
+    return x509.TLSFeature([x509.TLSFeatureType.status_request])
 
 
 def _ca_usage() -> x509.KeyUsage:

@@ -21,9 +21,13 @@ from certgate.hosts.facts import (
     AttemptStatus,
     CommandAttempt,
     Endpoint,
+    GroupScan,
     HardeningFacts,
     HttpAnswer,
+    NonSniFacts,
     Observed,
+    OcspFacts,
+    OcspStaple,
     Renegotiation,
     RobotResult,
     VersionScan,
@@ -31,16 +35,24 @@ from certgate.hosts.facts import (
 from certgate.hosts.hardening import (
     accepted_versions,
     cbc_sha1_suites,
+    client_renegotiation_unlimited,
     compresses,
+    dhe_note,
     eku_problem,
     fallback_problem,
+    groups_probed,
     hsts_long_enough,
+    kex_problems,
     lifetime_ceiling,
     lifetime_days,
+    must_staple_unstapled,
+    non_sni_problem,
+    ocsp_problem,
     openssl_bugs,
     redirect_problem,
     renegotiation_problem,
     robot_strong,
+    robot_suspect,
     robot_verdict,
     sslyze_command,
     static_rsa_suites,
@@ -66,8 +78,14 @@ def facts(*suites: AcceptedSuite, failed: str | None = None) -> HardeningFacts:
     return HardeningFacts(tuple(versions), DONE, HTTP, leaf_eku=("1.3.6.1.5.5.7.3.1",))
 
 
-def suite(name: str, version: str = "TLS 1.2", kx: str | None = None) -> AcceptedSuite:
-    return AcceptedSuite(name, version, 112 if "3DES" in name else 128, False, kx)
+def suite(
+    name: str,
+    version: str = "TLS 1.2",
+    kx: str | None = None,
+    curve: str | None = None,
+    bits: int | None = None,
+) -> AcceptedSuite:
+    return AcceptedSuite(name, version, 112 if "3DES" in name else 128, False, kx, curve, bits)
 
 
 def test_3des_of_a_default_iis_2019_is_weak():
@@ -190,24 +208,30 @@ def test_heartbleed_and_ccs_are_each_named():
 
 
 @pytest.mark.parametrize(
-    ("verdict", "fails"),
+    ("verdict", "fails", "warns"),
     [
-        (RobotResult.VULNERABLE_STRONG_ORACLE, True),
-        (RobotResult.VULNERABLE_WEAK_ORACLE, False),  # a warning in §A #17: not failed
-        (RobotResult.UNKNOWN_INCONSISTENT_RESULTS, False),
-        (RobotResult.NOT_VULNERABLE_NO_ORACLE, False),
-        (RobotResult.NOT_VULNERABLE_RSA_NOT_SUPPORTED, False),
+        (RobotResult.VULNERABLE_STRONG_ORACLE, True, False),
+        (RobotResult.VULNERABLE_WEAK_ORACLE, False, True),  # a warning in §A #17
+        (RobotResult.UNKNOWN_INCONSISTENT_RESULTS, False, True),
+        (RobotResult.NOT_VULNERABLE_NO_ORACLE, False, False),
+        (RobotResult.NOT_VULNERABLE_RSA_NOT_SUPPORTED, False, False),
     ],
 )
-def test_only_a_strong_robot_oracle_fails(verdict: RobotResult, fails: bool):
+def test_a_strong_robot_oracle_fails_and_a_weak_one_warns(
+    verdict: RobotResult, fails: bool, warns: bool
+):
     recorded = replace(facts(), robot=seen("robot", verdict))
     assert robot_strong(recorded) is fails
+    assert robot_suspect(recorded) is warns
     assert robot_verdict(recorded) is verdict
 
 
 def test_insecure_renegotiation_fails_and_names_the_dos():
     safe = Renegotiation(secure=True, client_dos=True)  # DoS alone: a warning in §A #18
     assert renegotiation_problem(replace(facts(), renegotiation=seen("reneg", safe))) is None
+    assert client_renegotiation_unlimited(replace(facts(), renegotiation=seen("reneg", safe)))
+    limited = Renegotiation(secure=True, client_dos=False)
+    assert not client_renegotiation_unlimited(replace(facts(), renegotiation=seen("r", limited)))
     unsafe = Renegotiation(secure=False, client_dos=True)
     problem = renegotiation_problem(replace(facts(), renegotiation=seen("reneg", unsafe)))
     assert "RFC 5746" in (problem or "")
@@ -232,6 +256,132 @@ def test_a_probe_that_did_not_complete_is_an_error_never_a_pass():
     legacy = facts(suite("TLS_RSA_WITH_AES_128_CBC_SHA", "TLS 1.1"))
     with pytest.raises(ArtifactError, match="TLS_FALLBACK_SCSV"):
         fallback_problem(legacy)
+
+
+# --- kex-groups (HARDENING.md §A #8) ------------------------------------------------------------
+
+ECDHE = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+DHE = "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"
+
+
+def grouped(*scans: GroupScan, suites: tuple[AcceptedSuite, ...] = ()) -> HardeningFacts:
+    return replace(facts(*suites), groups=seen("elliptic_curves", scans))
+
+
+def test_mozillas_groups_and_p521_pass():
+    schannel = GroupScan("TLS 1.3", ("X25519", "secp256r1", "secp384r1", "secp521r1"))
+    ok = grouped(schannel, suites=(suite(ECDHE, curve="X25519", bits=253),))
+    assert kex_problems(ok) == []
+    assert groups_probed(ok) == "TLS 1.3"
+    assert kex_problems(grouped(GroupScan("TLS 1.2", ("prime256v1",)))) == []  # nginx's name
+
+
+def test_groups_outside_the_list_fail_at_the_version_seen():
+    weak = grouped(GroupScan("TLS 1.2", ("secp224r1", "secp521r1", "X448", "brainpoolP256r1")))
+    assert kex_problems(weak) == [
+        "secp224r1 (TLS 1.2)",
+        "X448 (TLS 1.2)",
+        "brainpoolP256r1 (TLS 1.2)",
+    ]
+
+
+def test_a_group_only_tls_1_2_negotiates_is_caught_from_its_suites():
+    """HARDENING.md §A.3: curves probed at TLS 1.3 only; TLS 1.2 negotiated secp224r1."""
+    probed = GroupScan("TLS 1.3", ("X25519",))
+    trap = grouped(probed, suites=(suite(ECDHE, curve="secp224r1", bits=224),))
+    assert kex_problems(trap) == ["secp224r1 (TLS 1.2)"]
+
+
+def test_dhe_under_2048_bits_fails_and_any_dhe_is_noted():
+    small = grouped(suites=(suite(DHE, bits=1024), suite(ECDHE, curve="X25519", bits=253)))
+    assert kex_problems(small) == [f"DH 1024 bits (TLS 1.2: {DHE})"]
+    enough = grouped(suites=(suite(DHE, bits=2048),))
+    assert kex_problems(enough) == []
+    assert "FFDHE-2048 insufficient" in dhe_note(enough)  # NCSC: a note, not a verdict
+    assert dhe_note(grouped(suites=(suite(ECDHE, curve="X25519", bits=253),))) == ""
+    assert groups_probed(enough) == "none: no ECDHE key exchange"
+
+
+def test_groups_not_probed_are_an_error_never_a_pass():
+    with pytest.raises(ArtifactError, match="elliptic_curves: not scheduled"):
+        kex_problems(facts())
+
+
+# --- ocsp-stapled (HARDENING.md §A #12) ---------------------------------------------------------
+
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
+RESPONDER = ("http://ocsp.example/",)
+GOOD = OcspStaple(
+    "successful", "good", NOW - timedelta(hours=1), NOW - timedelta(hours=1), NOW + timedelta(7), True
+)
+
+
+def stapling(ocsp: OcspFacts) -> HardeningFacts:
+    return replace(facts(), ocsp=seen("certificate_info", ocsp))
+
+
+def test_a_good_trusted_current_staple_passes():
+    assert ocsp_problem(stapling(OcspFacts(RESPONDER, staple=GOOD)), NOW) is None
+    assert not must_staple_unstapled(stapling(OcspFacts(RESPONDER, True, GOOD)))
+
+
+def test_no_ocsp_url_is_not_applicable():
+    nothing = stapling(OcspFacts())
+    assert ocsp_problem(nothing, NOW) is None
+    assert not must_staple_unstapled(nothing)
+
+
+@pytest.mark.parametrize(
+    ("staple", "words"),
+    [
+        (None, "no OCSP response is stapled (the leaf's responder: http://ocsp.example/)"),
+        (OcspStaple("unauthorized"), "'unauthorized', not successful"),
+        (replace(GOOD, cert_status="revoked"), "the certificate is revoked"),
+        (replace(GOOD, next_update=NOW - timedelta(days=2)), "expired on 2026-11-28"),
+        (replace(GOOD, trusted=False), "does not verify"),
+        (replace(GOOD, trusted=None), "could not be verified"),
+    ],
+)
+def test_a_missing_or_unusable_staple_is_named(staple: OcspStaple | None, words: str):
+    assert words in (ocsp_problem(stapling(OcspFacts(RESPONDER, staple=staple)), NOW) or "")
+
+
+def test_must_staple_without_a_staple_is_the_failing_case():
+    assert must_staple_unstapled(stapling(OcspFacts(RESPONDER, must_staple=True)))
+    assert must_staple_unstapled(stapling(OcspFacts((), must_staple=True)))  # even without URL
+    assert not must_staple_unstapled(stapling(OcspFacts(RESPONDER, must_staple=False)))
+
+
+def test_ocsp_facts_missing_are_an_error():
+    with pytest.raises(ArtifactError, match="certificate_info: not scheduled"):
+        ocsp_problem(facts(), NOW)
+
+
+# --- non-sni-cert-valid (HARDENING.md §A #15) ---------------------------------------------------
+
+
+def without_sni(chains: demo.Chains, host: str, **kw: object) -> HardeningFacts:
+    made = pki.make_leaf(pki.name(CN=host), chains.uca, key=pki.pooled_key(), dns_names=[host])
+    leaf = certificate_facts(made.cert, "192.0.2.7:443 sent without SNI #1")
+    answer = NonSniFacts(leaf, (host,), **kw)  # type: ignore[arg-type]
+    return replace(facts(), non_sni=seen("certificate_info", answer))
+
+
+def test_no_handshake_without_sni_or_the_right_certificate_passes(chains: demo.Chains):
+    refused = replace(facts(), non_sni=seen("certificate_info", NonSniFacts()))
+    assert non_sni_problem(refused, "shop.example") is None
+    right = without_sni(chains, "shop.example", matches_host=True, validates=True)
+    assert non_sni_problem(right, "shop.example") is None
+
+
+def test_another_certificate_without_sni_is_named(chains: demo.Chains):
+    wrong = without_sni(chains, "old.example", validation_error="no matching subjectAltName")
+    problem = non_sni_problem(wrong, "shop.example") or ""
+    assert "clients without SNI get CN=old.example" in problem
+    assert "not valid for shop.example: it names old.example" in problem
+    assert "it does not validate: no matching subjectAltName" in problem
+    with pytest.raises(ArtifactError, match="handshake without SNI"):
+        non_sni_problem(facts(), "shop.example")
 
 
 def test_the_reproduce_command_is_sslyzes_own():
