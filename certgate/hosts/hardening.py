@@ -339,10 +339,13 @@ def ocsp_problem(h: HardeningFacts, now: datetime) -> str | None:
 
 
 def non_sni_problem(h: HardeningFacts, host: str) -> str | None:
-    """Why a client without SNI gets a certificate that is not valid for ``host``, or None
-    (None too when the handshake without SNI fails: such clients are refused, not misled)."""
+    """Why a client without SNI gets a certificate that is not valid for ``host``, or None.
+
+    None too when the handshake without SNI fails (such clients are refused, not misled) and
+    when it gets the SNI handshake's own leaf (chain-trusted and the certificate controls
+    judge that one; this control is about a stale default binding)."""
     seen = observed(h.non_sni, "the handshake without SNI")
-    if seen.leaf is None or (seen.validates and seen.matches_host):
+    if seen.leaf is None or seen.same_as_sni or (seen.validates and seen.matches_host):
         return None
     why = [] if seen.matches_host else [f"it names {', '.join(seen.names) or 'no name'}"]
     why += [] if seen.validates else [f"it does not validate: {seen.validation_error}"]

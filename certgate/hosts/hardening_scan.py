@@ -248,7 +248,10 @@ def _non_sni(result: CertificateInfoScanResult, facts: EndpointFacts, trust: Tru
 
 
 def _first(errors: list[str], trust: Trust) -> str:
-    return errors[0] if errors else f"no trust store of the policy ({trust.describe()}) was used"
+    """The first validation error, without the certificate repr cryptography appends."""
+    if not errors:
+        return f"no trust store of the policy ({trust.describe()}) was used"
+    return errors[0].split(" (encountered processing")[0]
 
 
 def _version_scan(label: str, command: str, attempt: ScanCommandAttempt) -> VersionScan:  # type: ignore[type-arg]

@@ -312,7 +312,12 @@ def test_groups_not_probed_are_an_error_never_a_pass():
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
 RESPONDER = ("http://ocsp.example/",)
 GOOD = OcspStaple(
-    "successful", "good", NOW - timedelta(hours=1), NOW - timedelta(hours=1), NOW + timedelta(7), True
+    "successful",
+    "good",
+    NOW - timedelta(hours=1),
+    NOW - timedelta(hours=1),
+    NOW + timedelta(7),
+    True,
 )
 
 
@@ -372,6 +377,9 @@ def test_no_handshake_without_sni_or_the_right_certificate_passes(chains: demo.C
     assert non_sni_problem(refused, "shop.example") is None
     right = without_sni(chains, "shop.example", matches_host=True, validates=True)
     assert non_sni_problem(right, "shop.example") is None
+    # the SNI leaf again: judged by chain-trusted, not a stale default binding
+    same = without_sni(chains, "shop.example", matches_host=True, same_as_sni=True)
+    assert non_sni_problem(same, "shop.example") is None
 
 
 def test_another_certificate_without_sni_is_named(chains: demo.Chains):
