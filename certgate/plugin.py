@@ -397,11 +397,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     refs = item_refs(control, inventory.targets, argnames, hosts.endpoints)
     if not refs:  # not applicable anywhere: the item is not generated at all
         metafunc.config.stash[EMPTY].add(metafunc.definition.nodeid)
+    # Each argument holds the item's ItemRef; pytest_runtest_setup turns it into the facts.
+    # (Direct parameters, not indirect fixtures: a fleet has tens of thousands of items, and
+    # a fixture per fact per item was a quarter of the item phase, bench/README.md.)
     metafunc.parametrize(
-        argnames,
-        [tuple(ref for _ in argnames) for ref in refs],
-        ids=[ref.id for ref in refs],
-        indirect=True,
+        argnames, [tuple(ref for _ in argnames) for ref in refs], ids=[ref.id for ref in refs]
     )
 
 
@@ -519,6 +519,28 @@ def pytest_itemcollected(item: pytest.Item) -> None:
             ("subject", ref.subject),
         ]
     )
+
+
+# --- facts ------------------------------------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    """The item's facts in place of its ItemRef arguments, gathered once per target and
+    shared by every item that needs them; an artifact that cannot be read makes the item an
+    error (its setup failed), with the one-line reason."""
+    yield
+    ref = item.stash.get(ITEM_REF, None)
+    funcargs = getattr(item, "funcargs", None)
+    if ref is None or funcargs is None:
+        return
+    gatherer = item.config.stash[GATHERER]
+    for name, value in funcargs.items():
+        if value is ref:
+            try:
+                funcargs[name] = resolve(gatherer, ref, name)
+            except ArtifactError as exc:
+                raise CouldNotAudit(str(exc), pytrace=False) from None
 
 
 # --- fixtures ---------------------------------------------------------------------------------
