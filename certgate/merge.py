@@ -10,7 +10,8 @@ junit.xml and report.html are written by the same code that writes them in an au
 runs once more, with a replay plugin that turns each row into one test item with its nodeid,
 properties, outcome and message, and certgate's own report hooks (columns, title, matrix,
 remediation). What results.json does not hold cannot come back: the evidence of a finding
-(served chain, the openssl command) and each item's duration. An error is replayed as a
+(served chain, the openssl command) and each item's duration; the hardening profile's
+evidence lines are in results.json and come back. An error is replayed as a
 setup error, which is what an unreadable file or an unreachable host is in an audit.
 
 Exit status: pytest's, as one run would have had it (0 compliant, 1 failed or error, 5 nothing
@@ -35,6 +36,7 @@ import pytest
 
 from certgate import ComplianceWarning
 from certgate.controls import CATALOGUE
+from certgate.hosts.hardening_evidence import Line
 from certgate.inventory import Inventory, Policy, Target
 from certgate.report.results import CertificateDate, Outcome, ResultRow, Results
 from certgate.stash import INVENTORY, ITEM_CONTROL, NOW, RESULTS, WAIVERS, WARNED
@@ -116,6 +118,7 @@ def _row(data: dict[str, Any]) -> ResultRow:
         message=str(data["message"]),
         manual=tuple(str(m) for m in data["manual"]),
         nodeid=str(data["nodeid"]),
+        evidence=tuple(str(line) for line in data.get("evidence", ())),
     )
 
 
@@ -276,7 +279,11 @@ class Replay:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
-        if not isinstance(item, ReplayItem) or item.row.outcome is not Outcome.WAIVED:
+        if not isinstance(item, ReplayItem):
+            return report
+        if item.row.evidence:  # the hardening profile's lines, as the audit showed them
+            report.certgate_evidence = tuple(Line.parse(t) for t in item.row.evidence)  # type: ignore[attr-defined]
+        if item.row.outcome is not Outcome.WAIVED:
             return report
         if report.when == "call":  # as certgate reports a waived failure: xfailed
             report.outcome = "skipped"

@@ -28,6 +28,7 @@ from certgate.inventory import Inventory, InventoryError, load_inventory
 from certgate.items import ItemRef, facts_fixtures, item_refs, resolve
 from certgate.pages.fetch import PageGatherer
 from certgate.report.changes import CompareError, EarlierRun, load_earlier
+from certgate.report.evidence import hardening_evidence
 from certgate.report.progress import ScanProgress
 from certgate.report.results import CertificateDate, Outcome, ResultRow, Results, stable_nodeid
 from certgate.stash import (
@@ -638,6 +639,10 @@ def pytest_runtest_makereport(
         outcome, message = _waive(item, report, message)
     if outcome is not None:
         report.certgate = (outcome, message)  # type: ignore[attr-defined]
+        ref = item.stash.get(ITEM_REF, None)
+        if control.hardening and ref is not None:  # its evidence: report.html, results.json
+            lines = hardening_evidence(control, item.config.stash[GATHERER], ref)
+            report.certgate_evidence = lines  # type: ignore[attr-defined]
     return report
 
 
@@ -737,6 +742,7 @@ class Recorder:
                 message=verdict[1],
                 manual=tuple(m for m in props["manual"].split(", ") if m),
                 nodeid=report.nodeid,
+                evidence=tuple(str(line) for line in getattr(report, "certgate_evidence", ())),
             )
         )
 

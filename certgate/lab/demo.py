@@ -17,10 +17,11 @@ from pathlib import Path
 
 from certgate.lab import files, hosted, pki, servers
 
-LAB_VERSION = 8  # 2: certificate files (cert.zip, chains, keys, PFX) in files/; 3: hosts/
+LAB_VERSION = 9  # 2: certificate files (cert.zip, chains, keys, PFX) in files/; 3: hosts/
 # 4: hosts/mixed-content (web pages for mixed-content)
 # 6: IIS requests as IIS writes them (SHA-1, attributes out of order), internal names
 # 7: chinese-files, weak.zip; 8: hosts sha1-leaf, rsa-1024-leaf, missing-uca1
+# 9: hardening hosts iis-default, hardened (their setup and http port in hosts.json)
 MAX_AGE = timedelta(hours=12)
 GOOD = {"C": "TW", "ST": "TAIWAN", "L": "TAIPEI", "O": "certgate Lab", "OU": "SYSTEM"}
 

@@ -8,6 +8,7 @@ The shipped targets.yaml lists the same addresses and port.
 from __future__ import annotations
 
 import json
+import ssl
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ if TYPE_CHECKING:  # demo imports this module to build the lab
     from certgate.lab.demo import Chains
 
 PORT = 8443  # unprivileged, so the demo runs without root; the manual's 443 is the default
+HTTP_PORT = 8080  # the hardening hosts' plain http (targets.yaml's http_port)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Hosted:
     twin_of: str | None = None
     sha1: bool = False  # the leaf signed with SHA-1, as CAs did before 2016
     bits: int = 2048  # the leaf's RSA key size
+    setup: str = "lab"  # lab | iis | hardened: what it offers (:data:`SETUPS`), http too
 
 
 def _leaf(chains: Chains, host: Hosted, issuer: pki.Issued) -> pki.Issued:
@@ -99,6 +102,40 @@ def _served(chains: Chains, host: Hosted) -> list[pki.Issued]:
     return [_leaf(chains, host, issuer), *(cas[n] for n in host.send)]
 
 
+@dataclass(frozen=True)
+class Setup:
+    """A hardening-profile host's configuration (HARDENING.md §A.1, §C): the TLS it offers,
+    its HTTPS response headers, and what its plain http on :data:`HTTP_PORT` answers
+    (``redirect``: 301 to https on the same host; else 200 with a page)."""
+
+    offer: servers.TlsOffer
+    headers: tuple[tuple[str, str], ...] = ()
+    redirect: bool = False
+
+
+_HTML = (("Content-Type", "text/html; charset=utf-8"),)
+SETUPS: dict[str, Setup] = {
+    # A default IIS on Windows Server 2022 as Microsoft's tables give it (HARDENING.md §C):
+    # TLS 1.0-1.3, ECDHE and static-RSA suites, GCM, CBC-SHA256/384 and CBC-SHA1, no HSTS,
+    # http served as is. Debian's OpenSSL offers no 3DES or DHE without more set-up.
+    "iis": Setup(
+        servers.TlsOffer(
+            minimum=ssl.TLSVersion.TLSv1,
+            ciphers="ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:"
+            "ECDHE-RSA-AES256-SHA384:ECDHE-RSA-AES128-SHA256:ECDHE-RSA-AES256-SHA:"
+            "ECDHE-RSA-AES128-SHA:AES256-GCM-SHA384:AES128-GCM-SHA256:AES256-SHA256:"
+            "AES128-SHA256:AES256-SHA:AES128-SHA:@SECLEVEL=0",
+        )
+    ),
+    # "Disable Legacy TLS" plus HSTS for a year and http redirected (HARDENING.md §A.1).
+    "hardened": Setup(
+        servers.TlsOffer(ciphers="ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256"),
+        (("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),),
+        redirect=True,
+    ),
+}
+
+
 HOSTED: tuple[Hosted, ...] = (
     Hosted("good-3tier", "127.0.10.1", cn="www.good.lab"),
     Hosted("good-4tier", "127.0.10.2", cn="shop.good.lab", four=True, send=("uca_2", "uca_1")),
@@ -119,6 +156,8 @@ HOSTED: tuple[Hosted, ...] = (
     Hosted("sha1-leaf", "127.0.10.17", cn="sha1.lab", sha1=True),
     Hosted("rsa-1024-leaf", "127.0.10.18", cn="weak.lab", bits=1024),
     Hosted("missing-uca1", "127.0.10.19", cn="upper.lab", four=True, send=("uca_2",)),
+    Hosted("iis-default", "127.0.10.20", cn="iis.hardening.lab", setup="iis"),
+    Hosted("hardened", "127.0.10.21", cn="www.hardened.lab", days=90, setup="hardened"),
 )
 # Hosts that serve more than the default page, by name.
 HOSTED_PAGES: dict[str, Mapping[str, servers.Page]] = {"mixed-content": webpages.PAGES}
@@ -129,7 +168,15 @@ def build_hosted(folder: Path, chains: Chains) -> None:
     hosts = []
     for host in HOSTED:
         files = host.twin_of or host.name
-        hosts.append({"name": files, "address": host.address, "kind": host.kind})
+        hosts.append(
+            {
+                "name": files,
+                "address": host.address,
+                "kind": host.kind,
+                "setup": host.setup,
+                "host": host.cn,
+            }
+        )
         if host.kind != "tls" or host.twin_of:
             continue
         served = _served(chains, host)
@@ -144,18 +191,31 @@ def serve_hosted(folder: Path) -> list[servers.LabServer]:
     started: list[servers.LabServer] = []
     for host in json.loads((folder / "hosts.json").read_text(encoding="utf-8")):
         try:
-            server = _server(folder / host["name"], host["address"], host["kind"])
+            found = [_server(folder / host["name"], host["address"], host["kind"], host["setup"])]
+            found += _http_server(host)
         except OSError as exc:
             print(
                 f"certgate lab: cannot serve {host['address']}:{PORT}: {exc.strerror}",
                 file=sys.stderr,
             )
             continue
-        started.append(server.start())
+        started.extend(server.start() for server in found)
     return started
 
 
-def _server(folder: Path, address: str, kind: str) -> servers.LabServer:
+def _http_server(host: Mapping[str, str]) -> list[servers.LabServer]:
+    """A hardening host's plain http on :data:`HTTP_PORT`: a redirect, or the page as is."""
+    setup = SETUPS.get(host["setup"])
+    if setup is None:
+        return []
+    page = servers.Page(headers=_HTML)
+    if setup.redirect:
+        location = f"https://{host['host']}:{PORT}/"
+        page = servers.Page(b"moved\n", 301, (("Location", location),))
+    return [servers.PlainHttpServer(host["address"], HTTP_PORT, {"/": page})]
+
+
+def _server(folder: Path, address: str, kind: str, setup: str) -> servers.LabServer:
     if kind == "closed":
         return servers.ClosedPort(address, PORT)
     if kind == "hanging":
@@ -165,4 +225,8 @@ def _server(folder: Path, address: str, kind: str) -> servers.LabServer:
     chain = x509.load_pem_x509_certificates((folder / "serve.pem").read_bytes())
     key = serialization.load_pem_private_key((folder / "serve.key").read_bytes(), None)
     pages = HOSTED_PAGES.get(folder.name, servers.DEFAULT_PAGES)
-    return servers.TlsServer(chain, key, address=address, port=PORT, pages=pages)  # type: ignore[arg-type]
+    offer = servers.LAB_OFFER
+    if setup in SETUPS:
+        offer = SETUPS[setup].offer
+        pages = {"/": servers.Page(headers=_HTML + SETUPS[setup].headers)}
+    return servers.TlsServer(chain, key, address=address, port=PORT, pages=pages, offer=offer)  # type: ignore[arg-type]

@@ -53,6 +53,22 @@ class Page:
 
 
 DEFAULT_PAGES: Mapping[str, Page] = {"/": Page()}
+
+
+@dataclass(frozen=True)
+class TlsOffer:
+    """What a :class:`TlsServer` offers: protocol versions from ``minimum`` to ``maximum`` and
+    the TLS 1.2-and-below suites of ``ciphers`` (an OpenSSL cipher string; TLS 1.3 keeps
+    OpenSSL's suites). The default is the lab's usual server."""
+
+    minimum: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2
+    maximum: ssl.TLSVersion = ssl.TLSVersion.MAXIMUM_SUPPORTED
+    # The lab also serves what real servers still send (SHA-1 leaves, 1024-bit keys), which
+    # OpenSSL's default security level refuses to load: judging them is the client's job.
+    ciphers: str = "DEFAULT:@SECLEVEL=0"
+
+
+LAB_OFFER = TlsOffer()
 NOT_FOUND = Page(b"not found\n", 404, (("Content-Type", "text/plain"),))
 
 
@@ -144,11 +160,13 @@ class TlsServer(LabServer):
         address: str = "127.0.0.1",
         port: int = 0,
         pages: Mapping[str, Page] = DEFAULT_PAGES,
+        offer: TlsOffer = LAB_OFFER,
         also: Sequence[tuple[Sequence[x509.Certificate], pki.PrivateKey]] = (),
     ) -> None:
-        """``also``: more (chain, key) pairs of other key types, as a server with an RSA and
-        an ECDSA certificate has; OpenSSL sends the one the client's offer fits."""
-        self._context = _server_context(chain, key)
+        """``offer``: what it offers (:class:`TlsOffer`); ``also``: more (chain, key) pairs of
+        other key types, as a server with an RSA and an ECDSA certificate has; OpenSSL sends
+        the one the client's offer fits."""
+        self._context = _server_context(chain, key, offer)
         for other_chain, other_key in also:
             _load_chain(self._context, other_chain, other_key)
         self.pages = pages
@@ -227,12 +245,13 @@ def _family(address: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in address else socket.AF_INET
 
 
-def _server_context(chain: Sequence[x509.Certificate], key: pki.PrivateKey) -> ssl.SSLContext:
+def _server_context(
+    chain: Sequence[x509.Certificate], key: pki.PrivateKey, offer: TlsOffer
+) -> ssl.SSLContext:
     """A server context sending ``chain`` as given; the PEM files live only while loading."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    # The lab also serves what real servers still send (SHA-1 leaves, 1024-bit keys), which
-    # OpenSSL's default security level refuses to load: judging them is the client's job.
-    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    context.set_ciphers(offer.ciphers)
+    context.minimum_version, context.maximum_version = offer.minimum, offer.maximum
     _load_chain(context, chain, key)
     return context
 

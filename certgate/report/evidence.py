@@ -5,9 +5,10 @@ Only public material is ever shown: certificates, subjects, public-key sizes, fi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from html import escape
 
+from certgate.controls import Control
 from certgate.errors import ArtifactError
 from certgate.files.facts import (
     BundleFacts,
@@ -21,9 +22,53 @@ from certgate.files.facts import (
     SubjectFacts,
     ValidityFacts,
 )
+from certgate.files.gather import Gatherer
 from certgate.files.rules import day
 from certgate.hosts.facts import EndpointFacts
+from certgate.hosts.hardening_evidence import Line, evidence_lines
+from certgate.items import ItemRef, resolve
 from certgate.pages.facts import InsecureLoad, PageFacts
+
+# Said once in the report, at the hardening profile's heading (HARDENING.md §A.1).
+OFFERED_NOT_NEGOTIATED = (
+    "certgate judges what the server offers: every protocol version and cipher suite it "
+    "accepts from any client. That is stricter than SSL Labs, which grades the suites its "
+    "simulated browsers negotiate; a server graded A there can fail here for a legacy suite no "
+    "modern browser picks."
+)
+OFFERED_NOT_NEGOTIATED_ZH = (
+    "certgate 判定伺服器「提供」的內容：任何用戶端可協商的每個通訊協定版本與加密套件。"
+    "這比 SSL Labs 以模擬瀏覽器實際協商結果評分更嚴格；在 SSL Labs 得 A 的伺服器，"
+    "仍可能因現代瀏覽器不會選用的舊套件而在此未通過。"
+)
+
+
+def hardening_evidence(
+    control: Control, gatherer: Gatherer, ref: ItemRef | None
+) -> tuple[Line, ...]:
+    """The hardening profile's evidence of one item: its endpoint's facts as lines
+    (:mod:`certgate.hosts.hardening_evidence`); empty for the manual's controls and for an
+    endpoint that could not be audited (its error says why)."""
+    if not control.hardening or ref is None or ref.endpoint is None:
+        return ()  # a manual control, or a replayed row (certgate.merge: its row holds them)
+    try:
+        served = resolve(gatherer, ref, "served")
+    except ArtifactError:
+        return ()
+    assert isinstance(served, EndpointFacts)
+    return evidence_lines(control.id, served)
+
+
+def hardening_html(where: str, lines: Sequence[Line]) -> str:
+    """The lines as a table, each command in ``<code>`` (copied as one line)."""
+    body = "".join(
+        f"<tr><th>{escape(line.label)}</th><td>"
+        + (f"<code>{escape(line.text)}</code>" if line.is_command else escape(line.text))
+        + "</td></tr>"
+        for line in lines
+    )
+    caption = f"seen at {escape(where)}"
+    return f'<table class="certgate-evidence"><caption>{caption}</caption>{body}</table>'
 
 
 def evidence_of(values: Iterable[object]) -> list[str]:

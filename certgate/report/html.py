@@ -19,7 +19,12 @@ import pytest
 from certgate.controls import CATALOGUE, Control
 from certgate.report.changes import Change, Changes
 from certgate.report.environment import stamp, trust_store_dates, versions
-from certgate.report.evidence import evidence_of
+from certgate.report.evidence import (
+    OFFERED_NOT_NEGOTIATED,
+    OFFERED_NOT_NEGOTIATED_ZH,
+    evidence_of,
+    hardening_html,
+)
 from certgate.report.findings import Cell, findings, row_anchor
 from certgate.report.pictures import outcome_bars_svg, timeline_svg
 from certgate.report.results import Outcome, Results
@@ -184,6 +189,7 @@ class HtmlReport:
             prefix.append(changes_html(changes))
         prefix.append(matrix_html(results, order, found.anchors))
         prefix.append(pictures_html(results, self.fleet))
+        prefix.append(hardening_note_html(results))
         prefix.append(found.html)
 
     @pytest.hookimpl(wrapper=True)
@@ -192,18 +198,32 @@ class HtmlReport:
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         verdict = getattr(report, "certgate", None)
-        if verdict is None or verdict[0] is Outcome.PASSED:
+        if verdict is None:
             return report
+        lines = getattr(report, "certgate_evidence", ())
         from pytest_html import extras
 
         from certgate.stash import ITEM_CONTROL
 
+        # a passed hardening item shows what proves it, unless the report lists findings only
+        if verdict[0] is Outcome.PASSED:
+            if lines and not self.fleet:
+                html = hardening_html(_subject(report), lines)
+                report.extras = [*getattr(report, "extras", []), extras.html(html)]  # type: ignore[attr-defined]
+            return report
         control = item.stash[ITEM_CONTROL]
         parts = [remediation_html(control, verdict[0], verdict[1])]
-        funcargs = getattr(item, "funcargs", {})
-        parts.extend(evidence_of(list(funcargs.values())))
+        if lines:  # the lines say what was judged (no chain PEM again for every control)
+            parts.append(hardening_html(_subject(report), lines))
+        else:
+            parts.extend(evidence_of(list(getattr(item, "funcargs", {}).values())))
         report.extras = [*getattr(report, "extras", []), extras.html("".join(parts))]  # type: ignore[attr-defined]
         return report
+
+
+def _subject(report: pytest.TestReport) -> str:
+    """The item's subject (``ADDRESS:PORT`` for a host item), as its row shows it."""
+    return next((str(v) for k, v in report.user_properties if k == "subject"), report.nodeid)
 
 
 def report_title(results: Results) -> str:
@@ -242,6 +262,20 @@ def remediation_html(control: Control, outcome: Outcome, message: str) -> str:
     )
     word = "Could not audit" if outcome is Outcome.ERROR else "Finding"
     return f'<div class="certgate-finding">{head}<p><b>{word}:</b> {escape(message)}</p></div>'
+
+
+def hardening_note_html(results: Results) -> str:
+    """The hardening profile's heading and what it judges, once; empty when no item of the
+    run belongs to it."""
+    if not any(CATALOGUE[r.control].hardening for r in results.rows if r.control in CATALOGUE):
+        return ""
+    return (
+        '<section id="certgate-hardening"><h2>Hardening profile</h2>'
+        f"<p>{escape(OFFERED_NOT_NEGOTIATED)}</p>"
+        f'<p lang="zh-Hant">{escape(OFFERED_NOT_NEGOTIATED_ZH)}</p>'
+        "<p>Each hardening item shows what was seen and the command that reproduces it.</p>"
+        "</section>"
+    )
 
 
 def changes_html(changes: Changes) -> str:
@@ -308,7 +342,7 @@ _CSS = (
     ".certgate-cause p{margin:2px 0}.certgate-picture{display:block;margin:6px 0;max-width:100%}"
     ".certgate-evidence{border-collapse:collapse;margin:6px 0;font-size:12px}"
     ".certgate-evidence th,.certgate-evidence td{border:1px solid #ddd;padding:2px 6px;"
-    "text-align:left}"
+    "text-align:left}.certgate-evidence code{white-space:pre-wrap;word-break:break-all}"
     "#certgate-matrix,.certgate-picture,.certgate-findings{print-color-adjust:exact;"
     "-webkit-print-color-adjust:exact}#environment td{color:#222}"
     "@media print{@page{size:A4 landscape;margin:10mm}"

@@ -28,7 +28,9 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True)
 class ResultRow:
-    """One test item's verdict. ``subject`` is the artifact, ``ADDRESS:PORT`` or ``*``."""
+    """One test item's verdict. ``subject`` is the artifact, ``ADDRESS:PORT`` or ``*``;
+    ``evidence`` the hardening profile's lines for the item (``"TLS 1.0: refused"``,
+    ``"reproduce: openssl s_client ..."``), written only when there are some."""
 
     target: str
     control: str
@@ -37,10 +39,11 @@ class ResultRow:
     message: str
     manual: tuple[str, ...]
     nodeid: str
+    evidence: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, object]:
-        """The row as results.json writes it."""
-        return {
+        """The row as results.json writes it (SPEC §4; ``evidence`` added when present)."""
+        row: dict[str, object] = {
             "target": self.target,
             "control": self.control,
             "subject": self.subject,
@@ -49,6 +52,9 @@ class ResultRow:
             "manual": list(self.manual),
             "nodeid": self.nodeid,
         }
+        if self.evidence:
+            row["evidence"] = list(self.evidence)
+        return row
 
 
 @functools.lru_cache(maxsize=65536)  # three reports per item ask for the same name
