@@ -23,6 +23,7 @@ import ssl
 import struct
 import tempfile
 import threading
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -251,7 +252,9 @@ def _server_context(
     """A server context sending ``chain`` as given; the PEM files live only while loading."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.set_ciphers(offer.ciphers)
-    context.minimum_version, context.maximum_version = offer.minimum, offer.maximum
+    with warnings.catch_warnings():  # TLS 1.0 is deprecated: a legacy lab host offers it
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version, context.maximum_version = offer.minimum, offer.maximum
     _load_chain(context, chain, key)
     return context
 

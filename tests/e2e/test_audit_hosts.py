@@ -142,10 +142,64 @@ def test_report_shows_the_reproducing_command(demo_audit: Audit):
     assert "openssl s_client -connect 127.0.10.3:8443 -servername leafonly.lab -showcerts" in html
 
 
+# HARDENING.md §A.1's prediction for a default IIS, as far as the demo's Python server can
+# offer it (no 3DES in Debian's OpenSSL; no OCSP or DHE here): fail, warning, pass.
+IIS_DEFAULT = ("host-iis-default", "127.0.10.20:8443")
+HARDENED = ("host-hardened", "127.0.10.21:8443")
+IIS_FAILS = (
+    "tls-no-legacy",
+    "cipher-no-cbc-sha1",
+    "cipher-forward-secrecy",
+    "hsts",
+    "http-redirects-to-https",
+)
+IIS_WARNS = ("cipher-aead-only", "cert-lifetime")  # a 397-day leaf issued after 2026-03-15
+
+
+def test_the_demo_shows_the_hardening_profile_failing_and_passing(demo_audit: Audit):
+    iis = {r["control"]: r["outcome"] for r in demo_audit.rows(target=IIS_DEFAULT[0])}
+    hardened = {r["control"]: r["outcome"] for r in demo_audit.rows(target=HARDENED[0])}
+    assert {c for c, o in iis.items() if o == "failed"} == set(IIS_FAILS)
+    assert {c for c, o in iis.items() if o == "warning"} == set(IIS_WARNS)
+    assert "fallback-scsv" in hardened
+    assert "tls13-offered" in hardened
+    assert {o for c, o in hardened.items()} == {"passed"}, hardened
+
+
+def test_every_demo_hardening_item_carries_its_evidence_and_manual_items_none(demo_audit: Audit):
+    for row in demo_audit.rows(target=HARDENED[0]) + demo_audit.rows(target=IIS_DEFAULT[0]):
+        hardening = row["manual"] == ["hardening"]
+        assert bool(row.get("evidence")) is hardening, row
+        if hardening:
+            assert any(line.startswith("reproduce: ") for line in row["evidence"]), row
+    legacy = demo_audit.row("tls-no-legacy", *IIS_DEFAULT)["evidence"]
+    assert legacy[0].startswith("TLS 1.0: accepted: TLS_RSA_WITH_AES_256_CBC_SHA")
+    assert demo_audit.row("hsts", *HARDENED)["evidence"][0] == (
+        "HTTPS GET /: Strict-Transport-Security: max-age=31536000; includeSubDomains"
+    )
+
+
+def test_the_demo_report_shows_hardening_evidence_and_says_what_is_judged(demo_audit: Audit):
+    import html as markup
+
+    page = (demo_audit.reports / "report.html").read_text(encoding="utf-8")
+    shown = markup.unescape(markup.unescape(page))  # pytest-html's JSON in an attribute
+    assert shown.count("stricter than SSL Labs") == 1
+    # a passed item's evidence too: the redirect that proves http-redirects-to-https
+    assert "GET http://www.hardened.lab:8080/" in shown
+    assert "curl -sI --resolve www.hardened.lab:8080:127.0.10.21 http://www.hardened.lab:8080/" in (
+        shown
+    )
+    assert (
+        "openssl s_client -connect 127.0.10.20:8443 -servername iis.hardening.lab -tls1 "
+        "-cipher 'AES256-SHA:@SECLEVEL=0' -brief </dev/null"
+    ) in shown
+
+
 def test_every_address_is_scanned_once_in_one_scan(demo_audit: Audit):
-    # 127.0.10.1-19: the host targets' addresses (two targets share 127.0.10.1, the four
+    # 127.0.10.1-21: the host targets' addresses (two targets share 127.0.10.1, the four
     # pages-* targets share 127.0.10.15), none for the name that does not resolve
-    assert "certgate: scanned 19 addresses in 1 scan" in demo_audit.stdout
+    assert "certgate: scanned 21 addresses in 1 scan" in demo_audit.stdout
 
 
 def test_selection_scans_only_the_selected_target(demo_lab, tmp_path):
@@ -167,7 +221,7 @@ def test_an_audit_where_nothing_answers_never_exits_0(demo_lab, tmp_path):
 
 def test_progress_line_names_the_address_that_holds_up_the_scan(demo_audit: Audit):
     assert "waiting for 127.0.10.13:8443" in demo_audit.stdout  # the port that never answers
-    assert "certgate: scanning 19 addresses: 19/19 done" in demo_audit.stdout
+    assert "certgate: scanning 21 addresses: 21/21 done" in demo_audit.stdout
 
 
 def test_targets_sharing_an_address_are_judged_by_their_own_trust(demo_lab, tmp_path):

@@ -24,6 +24,7 @@ opt-in). The cross-check runs sslyze's own scan of the same servers with the sam
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -569,3 +570,71 @@ def test_certgate_agrees_with_sslyzes_own_scan(
         outcome = _outcome(audit, control, name, ADDRESSES[name])["outcome"]
         verdict = "holds" if holds else "does not hold"
         assert (outcome == "passed") is holds, f"{control}: certgate {outcome}, sslyze {verdict}"
+
+
+# --- evidence: what each verdict was made on, and its commands run by hand ----------------------
+
+
+def _evidence(audit: Audit, control: str, target: str) -> list[str]:
+    address = {"iis": IIS, "hardened": HARDENED, "mistakes": MISTAKES}[target]
+    return list(_outcome(audit, control, target, address).get("evidence", ()))
+
+
+def _commands(audit: Audit, control: str, target: str) -> list[str]:
+    prefix = "reproduce: "
+    return [x[len(prefix) :] for x in _evidence(audit, control, target) if x.startswith(prefix)]
+
+
+def test_every_hardening_item_shows_its_evidence_passed_or_failed(audit: Audit):
+    for control in HARDENING_IDS:
+        for target in ("iis", "hardened"):
+            assert _commands(audit, control, target), (control, target)
+    assert _evidence(audit, "tls-no-legacy", "iis")[0].startswith("TLS 1.0: accepted: ")
+    assert _evidence(audit, "tls-no-legacy", "hardened")[:2] == [
+        "TLS 1.0: refused",
+        "TLS 1.1: refused",
+    ]
+    assert "KeyUsage" in " ".join(_evidence(audit, "cert-eku-serverauth", "mistakes"))
+    assert "1.3.6.1.5.5.7.3.2" in _evidence(audit, "cert-eku-serverauth", "mistakes")[0]
+    assert "signed with sha1WithRSAEncryption" in _evidence(audit, "cert-sig-sha2", "iis")[0]
+    report = (audit.reports / "report.html").read_text(encoding="utf-8")
+    assert report.count("stricter than SSL Labs") == 1
+
+
+def _run(command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-c", command], capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    "control", ["tls-no-legacy", "cipher-no-weak", "cipher-no-cbc-sha1", "cipher-forward-secrecy"]
+)
+def test_the_openssl_cli_takes_each_suite_the_evidence_names(audit: Audit, control: str):
+    """The independent verdict: OpenSSL's own client completes each handshake the evidence
+    of a failed item gives (and the hardened server refuses TLS 1.0/1.1 the same way)."""
+    commands = [c for c in _commands(audit, control, "iis") if c.startswith("openssl")]
+    assert commands
+    for command in commands:
+        done = _run(command)
+        assert done.returncode == 0, (command, done.stderr[-500:])
+        assert "CONNECTION ESTABLISHED" in done.stdout + done.stderr, command
+    for command in _commands(audit, "tls-no-legacy", "hardened"):
+        assert _run(command).returncode != 0, command
+
+
+def test_curl_shows_the_hsts_header_and_the_http_answer_the_evidence_names(audit: Audit):
+    hsts = {t: _run(_commands(audit, "hsts", t)[0]).stdout for t in ("iis", "hardened")}
+    assert "strict-transport-security: max-age=31536000" in hsts["hardened"].lower()
+    assert "strict-transport-security" not in hsts["iis"].lower()
+    http = {t: _run(_commands(audit, "http-redirects-to-https", t)[0]).stdout for t in hsts}
+    assert http["iis"].startswith("HTTP/1.1 200")
+    assert http["hardened"].startswith("HTTP/1.1 301")
+    assert "location: https://hardened.hardening.lab:8443/" in http["hardened"].lower()
+
+
+def test_openssl_sees_the_fallback_refused_where_the_evidence_says_so(audit: Audit):
+    fallback = [c for c in _commands(audit, "fallback-scsv", "iis") if "-fallback_scsv" in c]
+    done = _run(fallback[0])
+    assert done.returncode != 0
+    assert "inappropriate fallback" in done.stderr

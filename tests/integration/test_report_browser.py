@@ -57,3 +57,15 @@ def test_environment_table_pins_the_audited_targets_file(demo_audit: Audit):
     html = (demo_audit.reports / "report.html").read_text(encoding="utf-8")
     assert hashlib.sha256(targets.read_bytes()).hexdigest() in html
     assert "trust stores (sslyze)" in html
+
+
+def test_hardening_evidence_renders_as_rows_with_commands(demo_audit: Audit):
+    """In the browser, a passed hardening item's details hold its evidence table, the command
+    as code; the note on what is judged is a section of its own, once."""
+    page = render(demo_audit.reports / "report.html")
+    assert console_errors(page.console) == []
+    assert page.dom.count('id="certgate-hardening"') == 1
+    assert page.dom.count("stricter than SSL Labs") == 1
+    command = "curl -skI --resolve www.hardened.lab:8443:127.0.10.21 https://www.hardened.lab:8443/"
+    assert f"<code>{command}</code>" in page.dom  # hsts passed: what proves it
+    assert "<th>HTTPS GET /</th><td>Strict-Transport-Security: max-age=31536000" in page.dom
