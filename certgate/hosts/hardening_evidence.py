@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 
 from certgate.errors import ArtifactError
@@ -35,11 +36,15 @@ from certgate.hosts.facts import (
     VersionScan,
 )
 from certgate.hosts.hardening import (
+    DH_MIN_BITS,
+    ECDHE_GROUPS,
+    ECDHE_GROUPS_TEXT,
     HSTS_MIN_SECONDS,
     LEGACY_VERSIONS,
     PRE_TLS13,
     SERVER_AUTH,
     cbc_sha1_suites,
+    kex_problems,
     lifetime_ceiling,
     lifetime_days,
     non_aead_suites,
@@ -403,3 +408,94 @@ def _fallback_scsv(served: EndpointFacts, h: HardeningFacts) -> list[Line]:
         fallback = openssl_command(served.endpoint, flag, "-fallback_scsv", "-cipher", cipher)
         lines.append(reproduce(fallback))
     return [*lines, reproduce(sslyze_command(served.endpoint, "fallback"))]
+
+
+@_evidence("kex-groups")
+def _kex_groups(served: EndpointFacts, h: HardeningFacts) -> list[Line]:
+    e = served.endpoint
+    if not h.groups.attempt.ok or h.groups.value is None:
+        lines = [Line("groups", f"not probed: {h.groups.attempt.error or 'not run'}")]
+    else:
+        lines = [Line(f"groups ({s.version})", ", ".join(s.accepted)) for s in h.groups.value]
+        lines = lines or [Line("groups", "none: no ECDHE key exchange")]
+    keys = dict.fromkeys(
+        f"{s.version} {s.key_exchange}" for s in _suites_of(h) if s.key_exchange is not None
+    )
+    lines.append(Line("ephemeral keys", ", ".join(keys) or "none"))
+    lines.append(Line("allowed", f"{ECDHE_GROUPS_TEXT}; DHE >= {DH_MIN_BITS} bits"))
+    try:
+        found = kex_problems(h)
+    except ArtifactError as exc:
+        return [*lines, Line("outside", f"not checked: {exc}")]
+    lines.append(Line("outside", "; ".join(found) or "none"))
+    offered = [(s.version, g) for s in h.groups.value or () for g in s.accepted]
+    weak = [(v, g) for v, g in offered if g.lower() not in ECDHE_GROUPS][:MAX_COMMANDS]
+    lines += [reproduce(openssl_command(e, _OPENSSL_FLAG[v], "-groups", g)) for v, g in weak]
+    dhe = [s for s in _suites_of(h) if s.dhe][:1]  # its "Server Temp Key" shows the DH size
+    lines += [reproduce(openssl_version_command(e, s.version, s.name)) for s in dhe]
+    return [*lines, reproduce(sslyze_command(e, "elliptic_curves"))]
+
+
+def _suites_of(h: HardeningFacts) -> list[AcceptedSuite]:
+    return [s for v in h.versions if v.attempt.ok for s in v.accepted]
+
+
+def _moment(value: datetime | None) -> str:
+    return "absent" if value is None else f"{value:%Y-%m-%d %H:%M} UTC"
+
+
+@_evidence("ocsp-stapled")
+def _ocsp_stapled(served: EndpointFacts, h: HardeningFacts) -> list[Line]:
+    e = served.endpoint
+    status = (
+        f"openssl s_client -connect {e.where} -servername {e.host} -status </dev/null "
+        "2>/dev/null | sed -n '/OCSP response/,/^---/p'"
+    )
+    if not h.ocsp.attempt.ok or h.ocsp.value is None:
+        return [Line("OCSP", f"not read: {h.ocsp.attempt.error or 'not run'}"), reproduce(status)]
+    ocsp = h.ocsp.value
+    lines = [
+        Line("leaf's OCSP responder", ", ".join(ocsp.responders) or "none (not applicable)"),
+        Line("must-staple (RFC 7633)", "yes" if ocsp.must_staple else "no"),
+    ]
+    staple = ocsp.staple
+    if staple is None:
+        return [*lines, Line("stapled", "nothing"), reproduce(status)]
+    trusted = {True: "yes", False: "NO", None: "not checked"}[staple.trusted]
+    lines += [
+        Line("stapled", f"{staple.response_status}, certificate {staple.cert_status or '-'}"),
+        Line("producedAt", _moment(staple.produced_at)),
+        Line("thisUpdate", _moment(staple.this_update)),
+        Line("nextUpdate", _moment(staple.next_update)),
+        Line("signature trusted", trusted),
+    ]
+    return [*lines, reproduce(status)]
+
+
+@_evidence("non-sni-cert-valid")
+def _non_sni_cert_valid(served: EndpointFacts, h: HardeningFacts) -> list[Line]:
+    e = served.endpoint
+    command = (
+        f"openssl s_client -connect {e.where} -noservername </dev/null 2>/dev/null "
+        "| openssl x509 -noout -subject -dates -ext subjectAltName"
+    )
+    seen = h.non_sni
+    if not seen.attempt.ok or seen.value is None:
+        return [
+            Line("without SNI", f"not read: {seen.attempt.error or 'not run'}"),
+            reproduce(command),
+        ]
+    got = seen.value
+    if got.leaf is None:
+        return [
+            Line("without SNI", "handshake refused (clients without SNI are not misled)"),
+            reproduce(command),
+        ]
+    return [
+        Line("without SNI", f"{got.leaf.subject.rfc4514()}, SHA-256 {got.leaf.sha256}"),
+        Line("names", ", ".join(got.names) or "none"),
+        Line(f"covers {e.host}", "yes" if got.matches_host else "NO"),
+        Line("validates", "yes" if got.validates else f"NO: {got.validation_error}"),
+        Line("same as with SNI", "yes" if got.same_as_sni else "no"),
+        reproduce(command),
+    ]

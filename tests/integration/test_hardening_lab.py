@@ -576,8 +576,7 @@ def test_certgate_agrees_with_sslyzes_own_scan(
 
 
 def _evidence(audit: Audit, control: str, target: str) -> list[str]:
-    address = {"iis": IIS, "hardened": HARDENED, "mistakes": MISTAKES}[target]
-    return list(_outcome(audit, control, target, address).get("evidence", ()))
+    return list(_outcome(audit, control, target, ADDRESSES[target]).get("evidence", ()))
 
 
 def _commands(audit: Audit, control: str, target: str) -> list[str]:
@@ -599,6 +598,21 @@ def test_every_hardening_item_shows_its_evidence_passed_or_failed(audit: Audit):
     assert "signed with sha1WithRSAEncryption" in _evidence(audit, "cert-sig-sha2", "iis")[0]
     report = (audit.reports / "report.html").read_text(encoding="utf-8")
     assert report.count("stricter than SSL Labs") == 1
+
+
+def test_groups_the_ocsp_staple_and_the_certificate_without_sni_are_shown(audit: Audit):
+    assert "secp224r1" in " ".join(_evidence(audit, "kex-groups", "curves"))
+    assert "DH 1024 bits" in " ".join(_evidence(audit, "kex-groups", "weakdh"))
+    stapled = _evidence(audit, "ocsp-stapled", "hardened")
+    assert "stapled: successful, certificate good" in stapled
+    assert any(x.startswith("producedAt: 20") for x in stapled)
+    assert any(x.startswith("nextUpdate: 20") for x in stapled)
+    assert "stapled: nothing" in _evidence(audit, "ocsp-stapled", "muststaple")
+    nosni = _evidence(audit, "non-sni-cert-valid", "nosni")
+    assert "stale.hardening.lab" in nosni[0]
+    assert "same as with SNI: no" in nosni
+    done = _run(_commands(audit, "non-sni-cert-valid", "nosni")[0])  # openssl sees the same
+    assert "stale.hardening.lab" in done.stdout
 
 
 def _run(command: str) -> subprocess.CompletedProcess[str]:

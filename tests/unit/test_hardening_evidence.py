@@ -19,9 +19,13 @@ from certgate.hosts.facts import (
     Endpoint,
     EndpointFacts,
     EndpointStatus,
+    GroupScan,
     HardeningFacts,
     HttpAnswer,
+    NonSniFacts,
     Observed,
+    OcspFacts,
+    OcspStaple,
     Renegotiation,
     RobotResult,
     VersionScan,
@@ -323,3 +327,71 @@ def test_the_offered_not_negotiated_note_is_shown_once_when_hardening_items_ran(
     note = hardening_note_html(results)
     assert note.count("stricter than SSL Labs") == 1
     assert "simulated browsers" in note
+
+
+# --- the three controls of the hardening-controls branch: groups, OCSP staple, no SNI ---------
+
+
+def test_kex_groups_shows_the_groups_the_keys_and_a_handshake_with_the_weak_one():
+    dhe = AcceptedSuite(
+        "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", "TLS 1.2", 128, False, "DH 1024 bits", None, 1024
+    )
+    groups = (GroupScan("TLS 1.2", ("X25519", "secp224r1")),)
+    lines = _lines("kex-groups", replace(_facts(dhe), groups=_seen(groups)))
+    assert "groups (TLS 1.2): X25519, secp224r1" in lines
+    assert "ephemeral keys: TLS 1.2 DH 1024 bits" in lines
+    outside = next(x for x in lines if x.startswith("outside: "))
+    assert "secp224r1 (TLS 1.2)" in outside
+    assert "DH 1024 bits (TLS 1.2: TLS_DHE_RSA_WITH_AES_128_GCM_SHA256)" in outside
+    assert (
+        "reproduce: openssl s_client -connect 192.0.2.7:443 -servername shop.example -tls1_2 "
+        "-groups secp224r1 -brief </dev/null"
+    ) in lines
+    assert "-cipher 'DHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0'" in " ".join(lines)
+    clean = _lines(
+        "kex-groups", replace(HARDENED, groups=_seen((GroupScan("TLS 1.3", ("X25519",)),)))
+    )
+    assert "outside: none" in clean
+    assert clean[-1] == "reproduce: sslyze --elliptic_curves shop.example:443{192.0.2.7}"
+    assert "groups: not probed: not run" in _lines("kex-groups", HARDENED)
+
+
+def test_ocsp_shows_the_staple_status_and_times_or_that_nothing_was_stapled():
+    produced = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
+    staple = OcspStaple(
+        "successful", "good", produced, produced, produced + timedelta(days=7), True
+    )
+    responder = ("http://ocsp.example/",)
+    lines = _lines(
+        "ocsp-stapled", replace(HARDENED, ocsp=_seen(OcspFacts(responder, False, staple)))
+    )
+    assert lines[:7] == [
+        "leaf's OCSP responder: http://ocsp.example/",
+        "must-staple (RFC 7633): no",
+        "stapled: successful, certificate good",
+        "producedAt: 2026-11-29 06:00 UTC",
+        "thisUpdate: 2026-11-29 06:00 UTC",
+        "nextUpdate: 2026-12-06 06:00 UTC",
+        "signature trusted: yes",
+    ]
+    assert lines[-1].startswith(
+        "reproduce: openssl s_client -connect 192.0.2.7:443 -servername shop.example -status"
+    )
+    none = _lines("ocsp-stapled", replace(IIS, ocsp=_seen(OcspFacts(responder, True))))
+    assert none[1:3] == ["must-staple (RFC 7633): yes", "stapled: nothing"]
+
+
+def test_non_sni_shows_the_certificate_served_without_sni(chains: demo.Chains):
+    stale = pki.make_leaf(pki.name(CN="stale.example"), chains.uca, key=pki.pooled_key())
+    leaf = certificate_facts(stale.cert, "no SNI")
+    got = NonSniFacts(leaf, ("stale.example",), False, False, "name mismatch", False)
+    lines = _lines("non-sni-cert-valid", replace(IIS, non_sni=_seen(got)))
+    assert lines[0] == f"without SNI: CN=stale.example, SHA-256 {leaf.sha256}"
+    assert lines[2:5] == [
+        "covers shop.example: NO",
+        "validates: NO: name mismatch",
+        "same as with SNI: no",
+    ]
+    assert lines[-1].startswith("reproduce: openssl s_client -connect 192.0.2.7:443 -noservername")
+    refused = _lines("non-sni-cert-valid", replace(IIS, non_sni=_seen(NonSniFacts())))
+    assert refused[0].startswith("without SNI: handshake refused")
