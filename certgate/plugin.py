@@ -704,6 +704,9 @@ class Recorder:
 
     def _note_certificate(self, item: pytest.Item) -> None:
         """The server certificate a renewal-window item judged, for the expiry timeline."""
+        control = item.stash.get(ITEM_CONTROL, None)
+        if control is None or control.id != "renewal-window":  # cert-lifetime reads a leaf too
+            return
         funcargs = getattr(item, "funcargs", {})
         leaf, ref = funcargs.get("leaf"), item.stash.get(ITEM_REF, None)
         if not isinstance(leaf, CertificateFacts) or ref is None:

@@ -125,11 +125,14 @@ SETUPS: dict[str, Setup] = {
             "ECDHE-RSA-AES256-SHA384:ECDHE-RSA-AES128-SHA256:ECDHE-RSA-AES256-SHA:"
             "ECDHE-RSA-AES128-SHA:AES256-GCM-SHA384:AES128-GCM-SHA256:AES256-SHA256:"
             "AES128-SHA256:AES256-SHA:AES128-SHA:@SECLEVEL=0",
+            curve="X25519",  # curve25519 is Schannel's first default group
         )
     ),
     # "Disable Legacy TLS" plus HSTS for a year and http redirected (HARDENING.md §A.1).
     "hardened": Setup(
-        servers.TlsOffer(ciphers="ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256"),
+        servers.TlsOffer(
+            ciphers="ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256", curve="X25519"
+        ),
         (("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),),
         redirect=True,
     ),

@@ -60,13 +60,16 @@ DEFAULT_PAGES: Mapping[str, Page] = {"/": Page()}
 class TlsOffer:
     """What a :class:`TlsServer` offers: protocol versions from ``minimum`` to ``maximum`` and
     the TLS 1.2-and-below suites of ``ciphers`` (an OpenSSL cipher string; TLS 1.3 keeps
-    OpenSSL's suites). The default is the lab's usual server."""
+    OpenSSL's suites), the ECDHE group ``curve``. The default is the lab's usual server."""
 
     minimum: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2
     maximum: ssl.TLSVersion = ssl.TLSVersion.MAXIMUM_SUPPORTED
     # The lab also serves what real servers still send (SHA-1 leaves, 1024-bit keys), which
     # OpenSSL's default security level refuses to load: judging them is the client's job.
     ciphers: str = "DEFAULT:@SECLEVEL=0"
+    # The one ECDHE group offered (Python's ssl sets no list); None: OpenSSL's defaults,
+    # which include X448, outside the hardening profile's groups.
+    curve: str | None = None
 
 
 LAB_OFFER = TlsOffer()
@@ -252,6 +255,8 @@ def _server_context(
     """A server context sending ``chain`` as given; the PEM files live only while loading."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.set_ciphers(offer.ciphers)
+    if offer.curve is not None:
+        context.set_ecdh_curve(offer.curve)
     with warnings.catch_warnings():  # TLS 1.0 is deprecated: a legacy lab host offers it
         warnings.simplefilter("ignore", DeprecationWarning)
         context.minimum_version, context.maximum_version = offer.minimum, offer.maximum
