@@ -1,23 +1,29 @@
-"""The hardening profile's sslyze scan commands, and their results as :class:`HardeningFacts`.
+"""The hardening profile's scan: its sslyze commands, and their results as :class:`HardeningFacts`.
 
-Only endpoints of targets with ``policy.hardening: true`` are asked these commands
-(SPEC §2.2); :mod:`certgate.hosts.scan` queues them in the same request as the rest.
+Only endpoints of targets with ``policy.hardening: true`` are audited with it (SPEC §2.2).
+The protocol versions and cipher suites come first, from :mod:`certgate.hosts.suites` (a few
+handshakes per version instead of sslyze's one per suite); :func:`sslyze_commands` then says
+what :mod:`certgate.hosts.scan` queues in the same sslyze request as the certificate scan:
+
+- the single-answer commands (HTTP headers, compression, Heartbleed, CCS, renegotiation) and
+  the key-exchange groups (ELLIPTIC_CURVES);
+- ROBOT only when a ``TLS_RSA_*`` suite was accepted (else the verdict is sslyze's own
+  NOT_VULNERABLE_RSA_NOT_SUPPORTED, derived: ROBOT needs RSA key exchange);
+- TLS_FALLBACK_SCSV only when SSL 3.0-TLS 1.1 was accepted (the control is n/a otherwise);
+- sslyze's per-suite command of any version the fast way could not settle.
+
+Anything the enumeration could not vouch for is asked of sslyze, never assumed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any, TypeVar
 
 from cryptography import x509
 from cryptography.x509.ocsp import OCSPResponse, OCSPResponseStatus
-from nassl.ephemeral_key_info import (
-    DhEphemeralKeyInfo,
-    EcDhEphemeralKeyInfo,
-    EphemeralKeyInfo,
-)
 from sslyze import (
     CertificateDeploymentAnalysisResult,
     CertificateInfoScanResult,
@@ -39,6 +45,9 @@ from certgate.files.certificates import certificate_facts
 from certgate.hosts import trust as trust_rules
 from certgate.hosts.facts import (
     AcceptedSuite,
+    AttemptStatus,
+    CommandAttempt,
+    Endpoint,
     EndpointFacts,
     GroupScan,
     HardeningFacts,
@@ -53,12 +62,16 @@ from certgate.hosts.facts import (
 )
 from certgate.hosts.sslyze_facts import attempt_fact, main_deployment
 from certgate.hosts.stores import Trust
+from certgate.hosts.suites import Enumeration, enumerate_all, kex, key_exchange
 
 __all__ = [
     "GROUPS_COMMAND",
     "HARDENING_COMMANDS",
     "PROBE_COMMANDS",
     "VERSION_COMMANDS",
+    "enumerate_versions",
+    "sslyze_commands",
+    "sslyze_version_scan",
     "with_hardening",
 ]
 
@@ -89,6 +102,42 @@ GROUPS_COMMAND = ScanCommand.ELLIPTIC_CURVES
 HARDENING_COMMANDS = frozenset(
     {*(c for _, c in VERSION_COMMANDS), ScanCommand.HTTP_HEADERS, *PROBE_COMMANDS, GROUPS_COMMAND}
 )
+# Asked of sslyze whatever the enumeration found.
+ALWAYS = frozenset({ScanCommand.HTTP_HEADERS, *PROBE_COMMANDS, GROUPS_COMMAND}) - {
+    ScanCommand.ROBOT,
+    ScanCommand.TLS_FALLBACK_SCSV,
+}
+PRE_TLS13 = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2")
+UP_TO_TLS11 = ("SSL 3.0", "TLS 1.0", "TLS 1.1")  # where TLS_FALLBACK_SCSV matters
+# sslyze's verdict when the server has no RSA key exchange (RobotScanResultEnum).
+_NO_RSA = Observed(
+    CommandAttempt("robot", AttemptStatus.COMPLETED), RobotResult.NOT_VULNERABLE_RSA_NOT_SUPPORTED
+)
+
+
+def enumerate_versions(
+    endpoints: Iterable[Endpoint], timeout: float
+) -> dict[Endpoint, Enumeration]:
+    """The protocol versions and suites of every endpoint, all at once (hosts/suites.py)."""
+    return enumerate_all(endpoints, timeout)
+
+
+def sslyze_commands(found: Enumeration) -> frozenset[ScanCommand]:
+    """What sslyze must still be asked at an endpoint whose enumeration is ``found``."""
+    unsettled = {u.command for u in found.unsettled}
+    robot = {ScanCommand.ROBOT} if _may_accept(found, PRE_TLS13, "TLS_RSA_") else set()
+    legacy = _may_accept(found, UP_TO_TLS11, "")
+    fallback = {ScanCommand.TLS_FALLBACK_SCSV} if legacy else set()
+    return frozenset(ALWAYS | unsettled | robot | fallback)
+
+
+def _may_accept(found: Enumeration, versions: tuple[str, ...], prefix: str) -> bool:
+    """A suite named ``prefix...`` was accepted at one of ``versions``, or may have been
+    (one of them is unsettled)."""
+    if any(u.version in versions for u in found.unsettled):
+        return True
+    scans = (v for v in found.settled if v.version in versions)
+    return any(s.name.startswith(prefix) for v in scans for s in v.accepted)
 
 
 def with_hardening(
@@ -96,17 +145,23 @@ def with_hardening(
     result: ServerScanResult | None,
     answer: Future[HttpAnswer] | None,
     trust: Trust,
+    found: Enumeration | None = None,
 ) -> EndpointFacts:
     """``facts`` with the hardening profile's facts, for an endpoint scanned with it;
-    ``trust`` is the endpoint's trust policy (the handshake without SNI is judged by it)."""
+    ``trust`` is the endpoint's trust policy (the handshake without SNI is judged by it);
+    ``found`` its enumeration (None: every version was asked of sslyze)."""
     if answer is None or not facts.reachable or result is None or result.scan_result is None:
         return facts
     scans = result.scan_result
     highest = result.connectivity_result.highest_tls_version_supported  # type: ignore[union-attr]
+    settled = {v.version: v for v in (found.settled if found else ())}
     versions = tuple(
-        _version_scan(label, command.value, getattr(scans, command.value))
+        settled.get(label) or sslyze_version_scan(label, command, scans)
         for label, command in VERSION_COMMANDS
     )
+    robot = _observed(scans, ScanCommand.ROBOT, _robot)
+    if found is not None and ScanCommand.ROBOT not in sslyze_commands(found):
+        robot = _NO_RSA
     headers = attempt_fact("http_headers", scans.http_headers)
     answered = scans.http_headers.result if headers.ok else None
     hsts = answered.strict_transport_security_header if answered is not None else None
@@ -122,7 +177,7 @@ def with_hardening(
         compression=_observed(scans, ScanCommand.TLS_COMPRESSION, _compresses),
         heartbleed=_observed(scans, ScanCommand.HEARTBLEED, _heartbleed),
         ccs_injection=_observed(scans, ScanCommand.OPENSSL_CCS_INJECTION, _ccs_injection),
-        robot=_observed(scans, ScanCommand.ROBOT, _robot),
+        robot=robot,
         renegotiation=_observed(scans, ScanCommand.SESSION_RENEGOTIATION, _renegotiation),
         fallback_scsv=_observed(scans, ScanCommand.TLS_FALLBACK_SCSV, _fallback_scsv),
         groups=_observed(scans, GROUPS_COMMAND, lambda r: _groups(r, _label(highest))),
@@ -254,8 +309,10 @@ def _first(errors: list[str], trust: Trust) -> str:
     return errors[0].split(" (encountered processing")[0]
 
 
-def _version_scan(label: str, command: str, attempt: ScanCommandAttempt) -> VersionScan:  # type: ignore[type-arg]
-    done = attempt_fact(command, attempt)
+def sslyze_version_scan(label: str, command: ScanCommand, scans: object) -> VersionScan:
+    """One version's facts from sslyze's per-suite command ``command`` in ``scans``."""
+    attempt: ScanCommandAttempt = getattr(scans, command.value)  # type: ignore[type-arg]
+    done = attempt_fact(command.value, attempt)
     scanned: CipherSuitesScanResult | None = attempt.result
     if not done.ok or scanned is None:
         return VersionScan(label, done)
@@ -265,30 +322,12 @@ def _version_scan(label: str, command: str, attempt: ScanCommandAttempt) -> Vers
             label,
             a.cipher_suite.key_size,
             a.cipher_suite.is_anonymous,
-            _key_exchange(a.ephemeral_key),
-            *_kex(a.ephemeral_key),
+            key_exchange(a.ephemeral_key),
+            *kex(a.ephemeral_key),
         )
         for a in scanned.accepted_cipher_suites
     )
     return VersionScan(label, done, accepted)
-
-
-def _key_exchange(key: EphemeralKeyInfo | None) -> str | None:
-    """ "ECDH X25519 (253 bits)", "DH 2048 bits", or None (static RSA: no ephemeral key)."""
-    if isinstance(key, EcDhEphemeralKeyInfo):
-        return f"ECDH {key.curve_name} ({key.size} bits)"
-    if isinstance(key, DhEphemeralKeyInfo):
-        return f"DH {key.size} bits"
-    return None if key is None else f"ephemeral {key.size} bits"
-
-
-def _kex(key: EphemeralKeyInfo | None) -> tuple[str | None, int | None]:
-    """The ephemeral key as (ECDHE group, bits), (None, bits) for DHE, (None, None) else."""
-    if isinstance(key, EcDhEphemeralKeyInfo):
-        return key.curve_name, key.size
-    if isinstance(key, DhEphemeralKeyInfo):
-        return None, key.size
-    return None, None
 
 
 def _hsts_text(header: object) -> str | None:

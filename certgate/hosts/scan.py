@@ -57,7 +57,7 @@ from certgate.hosts.facts import (
     EndpointFacts,
     EndpointStatus,
 )
-from certgate.hosts.hardening_scan import HARDENING_COMMANDS, with_hardening
+from certgate.hosts.hardening_scan import enumerate_versions, sslyze_commands, with_hardening
 from certgate.hosts.http import http_answer
 from certgate.hosts.probe import Progress, Served, down, probe_all, resolve
 from certgate.hosts.sslyze_facts import attempt_fact, exception_text, main_deployment
@@ -76,8 +76,9 @@ __all__ = ["Endpoint", "EndpointFacts", "ScanConfigError", "check_trust", "resol
 
 MAX_CONCURRENT_SERVERS = 50  # threads: 1 connectivity + PER_SERVER_CONNECTIONS workers each
 PER_SERVER_CONNECTIONS = 4  # certificate_info makes 4 handshakes per server: run them at once
-# The hardening profile's enumerations are hundreds of one-suite handshakes per server: more
-# at once (certificate_info's 4 jobs are unaffected by a higher limit).
+# The hardening profile's sslyze commands (ROBOT's 3 jobs, the probes, and any version the fast
+# enumeration left to sslyze's one-suite handshakes) side by side; certificate_info's 4 jobs
+# are unaffected by a higher limit.
 HARDENING_CONNECTIONS = 10
 HTTP_WORKERS = 16  # the hardening profile's plain-HTTP GETs, alongside the sslyze scan
 HANDSHAKE = "tls_handshake"  # the attempt of certgate's own handshake (probe.py)
@@ -146,13 +147,16 @@ def scan(
         to_sslyze = unshared + [e for e in hardened if e not in unshared]
         with ThreadPoolExecutor(max_workers=HTTP_WORKERS) as pool:
             answers = {e: pool.submit(http_answer, e, p, timeout) for e, p in hardened.items()}
-            results = _run_sslyze(to_sslyze, trusts, timeout, report, frozenset(hardened))
+            suites = enumerate_versions(hardened, timeout)
+            asked = {e: sslyze_commands(s) for e, s in suites.items()}
+            results = _run_sslyze(to_sslyze, trusts, timeout, report, asked)
             for endpoint, result in results.items():
                 found = facts.get(endpoint)
                 if found is None:
                     found = _from_result(endpoint, result, trusts[endpoint], when, fetcher)
+                hard = suites.get(endpoint)
                 facts[endpoint] = with_hardening(
-                    found, result, answers.get(endpoint), trusts[endpoint]
+                    found, result, answers.get(endpoint), trusts[endpoint], hard
                 )
     return {e: facts[e] for e in unique}
 
@@ -162,15 +166,16 @@ def _run_sslyze(
     trusts: Mapping[Endpoint, Trust],
     timeout: float,
     progress: Progress,
-    hardened: frozenset[Endpoint] = frozenset(),
+    hardened: Mapping[Endpoint, frozenset[ScanCommand]] | None = None,
 ) -> dict[Endpoint, ServerScanResult | None]:
     """One Scanner over all ``endpoints``; None for a result that never came (safety net).
 
-    Endpoints in ``hardened`` are also asked the hardening profile's commands."""
+    Endpoints in ``hardened`` are also asked the hardening profile's commands given there."""
+    hardened = hardened or {}
     if not endpoints:
         return {}
     _poll_quickly()
-    requests = [_request(e, trusts[e], timeout, e in hardened) for e in endpoints]
+    requests = [_request(e, trusts[e], timeout, hardened.get(e, frozenset())) for e in endpoints]
     by_uuid = {request.uuid: e for request, e in zip(requests, endpoints, strict=True)}
     concurrent = min(len(endpoints), MAX_CONCURRENT_SERVERS)
     scanner = Scanner(
@@ -185,7 +190,7 @@ def _run_sslyze(
     # The probe screened out stuck ports, so this bound is only hit by a server that stalls
     # half-way; its sslyze threads are daemons and are left behind.
     waves = -(-len(endpoints) // concurrent)
-    per_wave = max(30.0, 8 * timeout) * (4 if hardened else 1)  # hundreds of handshakes
+    per_wave = max(30.0, 8 * timeout) * (4 if hardened else 1)  # a version left to sslyze
     deadline = time.monotonic() + waves * per_wave
     found: dict[Endpoint, ServerScanResult | None] = dict.fromkeys(endpoints)
     for _ in endpoints:
@@ -226,7 +231,10 @@ def _drain(scanner: Scanner, out: queue.Queue[ServerScanResult | Exception]) -> 
 
 
 def _request(
-    endpoint: Endpoint, trust: Trust, timeout: float, hardened: bool = False
+    endpoint: Endpoint,
+    trust: Trust,
+    timeout: float,
+    hardening: frozenset[ScanCommand] = frozenset(),
 ) -> ServerScanRequest:
     location = ServerNetworkLocation(
         hostname=endpoint.host, port=endpoint.port, ip_address=endpoint.address
@@ -245,7 +253,7 @@ def _request(
     return ServerScanRequest(
         server_location=location,
         network_configuration=network,
-        scan_commands={ScanCommand.CERTIFICATE_INFO, *(HARDENING_COMMANDS if hardened else ())},
+        scan_commands={ScanCommand.CERTIFICATE_INFO, *hardening},
         scan_commands_extra_arguments=extra,
     )
 

@@ -65,7 +65,9 @@ __all__ = [
     "Unsettled",
     "enumerate_all",
     "enumerate_endpoint",
+    "kex",
     "key_exchange",
+    "offered",
     "remove_until_refused",
 ]
 
@@ -132,10 +134,13 @@ class Bundle:
 
 @dataclass(frozen=True)
 class Accepted:
-    """The server completed a handshake choosing ``name`` (OpenSSL's name) with ``key``."""
+    """The server completed a handshake choosing ``name`` (OpenSSL's name) with ``key``
+    (:func:`key_exchange`'s text), the key's ``curve`` and ``bits`` (:func:`kex`)."""
 
     name: str
     key: str | None
+    curve: str | None = None
+    bits: int | None = None
 
 
 @dataclass(frozen=True)
@@ -286,10 +291,7 @@ def _openssl_error(client: BaseSslClient, bundle: Bundle, message: str) -> Accep
 
 
 def _chosen(client: BaseSslClient, bundle: Bundle, key: EphemeralKeyInfo | None) -> Accepted:
-    name = client.get_current_cipher_name()
-    if name not in bundle.names:
-        raise Inconsistent(f"the server chose {name or 'no suite'!r}, which was not offered")
-    return Accepted(name, key_exchange(key))
+    return Accepted(client.get_current_cipher_name() or "", key_exchange(key), *kex(key))
 
 
 def key_exchange(key: EphemeralKeyInfo | None) -> str | None:
@@ -301,20 +303,36 @@ def key_exchange(key: EphemeralKeyInfo | None) -> str | None:
     return None if key is None else f"ephemeral {key.size} bits"
 
 
+def kex(key: EphemeralKeyInfo | None) -> tuple[str | None, int | None]:
+    """The ephemeral key as (ECDHE group, bits), (None, bits) for DHE, (None, None) else."""
+    if isinstance(key, EcDhEphemeralKeyInfo):
+        return key.curve_name, key.size
+    if isinstance(key, DhEphemeralKeyInfo):
+        return None, key.size
+    return None, None
+
+
 # --- removal ------------------------------------------------------------------------------------
 
 
-def remove_until_refused(offer: Offer, bundle: Bundle) -> list[Accepted]:
-    """Offer ``bundle``, drop the suite the server chose, offer the rest, until it refuses.
+def offered(offer: Offer, bundle: Bundle) -> Accepted | Refused:
+    """``offer(bundle)``; Inconsistent if the server chose a suite it was not offered
+    (Internet.nl PR #2085): the version's removal cannot be trusted."""
+    outcome = offer(bundle)
+    if isinstance(outcome, Accepted) and outcome.name not in bundle.names:
+        raise Inconsistent(f"the server chose {outcome.name or 'no suite'!r}, not offered")
+    return outcome
 
-    Raises Inconsistent if the server chooses a suite twice (it was no longer offered)."""
+
+def remove_until_refused(offer: Offer, bundle: Bundle) -> list[Accepted]:
+    """Offer ``bundle``, drop the suite the server chose, offer the rest, until it refuses."""
     left = list(bundle.names)
     found: list[Accepted] = []
     while left:
-        outcome = offer(Bundle(bundle.version, bundle.client, tuple(left)))
+        outcome = offered(offer, Bundle(bundle.version, bundle.client, tuple(left)))
         if isinstance(outcome, Refused):
             break
-        left.remove(outcome.name)  # _chosen checked that it was offered
+        left.remove(outcome.name)
         found.append(outcome)
     return found
 
@@ -328,7 +346,7 @@ def enumerate_version(offer: Offer, version: TlsVersionEnum) -> list[Accepted]:
     found: list[Accepted] = []
     legacy = by_client(version, Client.LEGACY)
     if legacy and len(legacy) <= MAX_PRECHECK:
-        first = offer(Bundle(version, Client.LEGACY, legacy))
+        first = offered(offer, Bundle(version, Client.LEGACY, legacy))
         if isinstance(first, Accepted):
             found.append(first)
             chains += bundles(version, Client.LEGACY, [n for n in legacy if n != first.name])
@@ -347,7 +365,7 @@ def version_scan(label: str, command: ScanCommand, accepted: Iterable[Accepted])
     """The facts of one version, as sslyze's command would give them (sorted as it sorts)."""
     suites = candidates(_VERSION_OF[label])
     found = [
-        AcceptedSuite(suite.name, label, suite.key_size, suite.is_anonymous, a.key)
+        AcceptedSuite(suite.name, label, suite.key_size, suite.is_anonymous, a.key, a.curve, a.bits)
         for a in accepted
         for suite in (suites[a.name],)
     ]
