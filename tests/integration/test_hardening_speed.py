@@ -54,8 +54,12 @@ def sslyze_scan(lab: Path, endpoints: list[Endpoint]) -> dict[Endpoint, object]:
             for e in endpoints
         ]
     )
-    by_address = {e.address: e for e in endpoints}
-    return {by_address[str(r.server_location.ip_address)]: r for r in scanner.get_results()}
+    return {
+        Endpoint(
+            r.server_location.hostname, str(r.server_location.ip_address), r.server_location.port
+        ): r
+        for r in scanner.get_results()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -91,12 +95,13 @@ def _differences(left: Versions, right: Versions) -> list[str]:
 
 
 def test_the_comparison_covers_every_lab_server_and_every_kind_of_suite(slow: Versions):
-    """Not vacuous: static RSA, ECDHE, anonymous and TLS 1.3 suites, and refused versions."""
+    """Not vacuous: static RSA, ECDHE, DHE, anonymous and TLS 1.3 suites, refused versions."""
     assert len(slow) >= 3
     found = [s for versions in slow.values() for v in versions for s in v.accepted]
     assert any(s.key_exchange is None for s in found)
     assert any((s.key_exchange or "").startswith("ECDH secp256r1") for s in found)
     assert any(s.anonymous for s in found)
+    assert any(s.dhe and (s.key_exchange or "").startswith("DH ") for s in found)
     assert any(s.version == "TLS 1.3" and s.key_exchange for s in found)
     assert any(not v.accepted for versions in slow.values() for v in versions)
     assert all(v.attempt.ok for versions in slow.values() for v in versions)
