@@ -254,11 +254,22 @@ def handshake(endpoint: Endpoint, bundle: Bundle, timeout: float) -> Accepted | 
 
     Raises Inconsistent when the outcome cannot be read the way sslyze reads it."""
     client = _client(bundle, endpoint.host)
-    client.set_underlying_socket(_connect(endpoint, timeout))
+    sock = _connect(endpoint, timeout)
+    client.set_underlying_socket(sock)
     try:
         return _outcome(client, bundle)
     finally:
+        _close(client, sock)
+
+
+def _close(client: BaseSslClient, sock: socket.socket) -> None:
+    """Close the connection; the outcome is already read, so a failed TLS close is no news."""
+    try:
         client.shutdown()
+    except (OSError, _nassl.OpenSSLError):
+        pass
+    finally:
+        sock.close()
 
 
 def _outcome(client: BaseSslClient, bundle: Bundle) -> Accepted | Refused:
