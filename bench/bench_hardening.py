@@ -21,8 +21,9 @@ Side by side, each a subprocess inside the namespace (wall time, peak RSS by ``w
   has a row for every hardening control and none is an error.
 * ``sslyze``: ``python -m sslyze --mozilla_config=disable`` with the scan commands certgate
   runs (certinfo with the lab root, the six per-version suite commands, http_headers,
-  compression, heartbleed, openssl_ccs, robot, reneg, fallback), its JSON written, then
-  compared with the audit's verdicts where both judge (legacy TLS, TLS 1.3, static RSA).
+  compression, heartbleed, openssl_ccs, robot, reneg, fallback, elliptic_curves), its JSON
+  written, then compared with the audit's verdicts where both judge (legacy TLS, TLS 1.3,
+  static RSA).
 
 Goal: audit <= 0.25 x sslyze. Figures and where the time goes: bench/README.md.
 """
@@ -53,8 +54,19 @@ from bench_scan import HOST, REPO, Run
 
 PORT, HTTP_PORT = 443, 80
 GOAL = 0.25
+# A rule without a target: it only counts the SYNs to the TLS port (connections opened).
+SYN_COUNTER = ("iptables-nft", "-I", "OUTPUT", "-p", "tcp", "--syn", "--dport", str(PORT))
 SUITE_COMMANDS = ("sslv2", "sslv3", "tlsv1", "tlsv1_1", "tlsv1_2", "tlsv1_3")
-PROBES = ("http_headers", "compression", "heartbleed", "openssl_ccs", "robot", "reneg", "fallback")
+PROBES = (
+    "http_headers",
+    "compression",
+    "heartbleed",
+    "openssl_ccs",
+    "robot",
+    "reneg",
+    "fallback",
+    "elliptic_curves",
+)
 CONFIGS = ("iis", "hardened")
 # Windows Server 2022's TLS 1.2 suites for an RSA certificate (HARDENING.md §C), but DHE.
 IIS = (
@@ -144,6 +156,7 @@ def lab(count: int, rtt_ms: float) -> Iterator[Lab]:
         subprocess.run(["ip", "netns", "add", namespace], check=True)
         try:
             subprocess.run(in_namespace(namespace, "ip", "link", "set", "lo", "up"), check=True)
+            subprocess.run(in_namespace(namespace, *SYN_COUNTER), check=True)
             if rtt_ms:
                 delayer = bench_fleet._start_delay(namespace, rtt_ms / 2000)
             subprocess.run(
@@ -274,8 +287,27 @@ def compare(lab_: Lab, outcomes: dict[tuple[str, str], str]) -> list[str]:
 # --- the run ------------------------------------------------------------------------------------
 
 
-def measure(lab_: Lab, argv: list[str], cwd: Path) -> Run:
-    return bench_scan.measure(in_namespace(lab_.namespace, *argv), cwd)
+def measure(lab_: Lab, name: str, argv: list[str], cwd: Path) -> Run:
+    """One timed run, and how many TCP connections to port 443 it opened (per endpoint)."""
+    subprocess.run(in_namespace(lab_.namespace, "iptables-nft", "-Z", "OUTPUT"), check=True)
+    run = bench_scan.measure(in_namespace(lab_.namespace, *argv), cwd)
+    print(
+        f"  {name}: {connections(lab_) / lab_.count:.0f} TLS connections per endpoint",
+        flush=True,
+    )
+    return run
+
+
+def connections(lab_: Lab) -> int:
+    """The SYN counter's packets since the last reset (retransmitted SYNs count too)."""
+    listing = subprocess.run(
+        in_namespace(lab_.namespace, "iptables-nft", "-L", "OUTPUT", "-v", "-x", "-n"),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    row = next(line for line in listing.splitlines() if f"dpt:{PORT}" in line)
+    return int(row.split()[0])
 
 
 def main() -> int:
@@ -293,6 +325,7 @@ def main() -> int:
         filter(None, [str(REPO), os.environ.get("PYTHONPATH")])
     )
     print(f"N = {args.n} ({', '.join(CONFIGS)} alternating), RTT {args.rtt_ms:g} ms", flush=True)
+    print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores)", flush=True)
     with lab(args.n, args.rtt_ms) as lab_:
         audit = audit_command(lab_)
         if args.profile:
@@ -302,12 +335,13 @@ def main() -> int:
         problems: list[str] = []
         for _ in range(args.rounds):
             if args.only in (None, "audit"):
-                runs["audit"].append(measure(lab_, audit, audit_folder(lab_)))
+                runs["audit"].append(measure(lab_, "audit", audit, audit_folder(lab_)))
                 outcomes = audit_rows(lab_)
                 problems += verify_audit(lab_, outcomes)
             if args.only in (None, "sslyze"):
-                runs["sslyze"].append(measure(lab_, sslyze_command(lab_), REPO))
+                runs["sslyze"].append(measure(lab_, "sslyze", sslyze_command(lab_), REPO))
                 problems += compare(lab_, outcomes) if outcomes else []
+    print(f"load average after: {os.getloadavg()[0]:.2f}", flush=True)
     return _table(runs, problems)
 
 
