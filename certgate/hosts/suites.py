@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import enum
 import socket
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -86,6 +87,13 @@ VERSIONS: tuple[tuple[str, TlsVersionEnum, ScanCommand], ...] = (
 MAX_PRECHECK = 128
 MAX_BUNDLE = 64
 CONNECT_RETRIES = 2  # as certgate's sslyze scan (network_max_retries)
+# At most this many handshakes at once to one address, whatever number of host names it
+# serves (sslyze's per-server limit in certgate's scan: HARDENING_CONNECTIONS).
+PER_ADDRESS = 10
+# Refusals that may be the network's (a server out of connections closes them so), not the
+# server's verdict on the suites: asked once more before they end a chain. Not timeouts: a
+# server that stalls on a version would cost twice the timeout.
+_DOUBTFUL = ("Server rejected the connection", "Server interrupted the TLS handshake")
 
 # OpenSSL errors sslyze reads as "the server rejected the handshake" (tls_connection.py).
 _REJECTED = (
@@ -250,9 +258,28 @@ def _connect(endpoint: Endpoint, timeout: float) -> socket.socket:
 
 
 def handshake(endpoint: Endpoint, bundle: Bundle, timeout: float) -> Accepted | Refused:
-    """Offer ``bundle`` to ``endpoint`` in one handshake; what the server chose, or its refusal.
+    """Offer ``bundle`` to ``endpoint``; what the server chose, or its refusal. A refusal
+    without a TLS alert (reset, closed) is asked once more before it is believed.
 
     Raises Inconsistent when the outcome cannot be read the way sslyze reads it."""
+    with _address_slot(endpoint):
+        outcome = _handshake_once(endpoint, bundle, timeout)
+        if isinstance(outcome, Refused) and outcome.reason in _DOUBTFUL:
+            outcome = _handshake_once(endpoint, bundle, timeout)
+    return outcome
+
+
+_SLOTS: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+_SLOTS_LOCK = threading.Lock()
+
+
+def _address_slot(endpoint: Endpoint) -> threading.BoundedSemaphore:
+    with _SLOTS_LOCK:
+        key = (endpoint.address, endpoint.port)
+        return _SLOTS.setdefault(key, threading.BoundedSemaphore(PER_ADDRESS))
+
+
+def _handshake_once(endpoint: Endpoint, bundle: Bundle, timeout: float) -> Accepted | Refused:
     client = _client(bundle, endpoint.host)
     sock = _connect(endpoint, timeout)
     client.set_underlying_socket(sock)

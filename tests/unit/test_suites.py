@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import pytest
 from sslyze import ScanCommand, TlsVersionEnum
 
-from certgate.hosts.facts import AcceptedSuite, AttemptStatus, CommandAttempt, VersionScan
+from certgate.hosts import suites
+from certgate.hosts.facts import AcceptedSuite, AttemptStatus, CommandAttempt, Endpoint, VersionScan
 from certgate.hosts.hardening_scan import sslyze_commands
 from certgate.hosts.suites import (
     MAX_BUNDLE,
@@ -162,3 +163,36 @@ def test_an_unsettled_version_is_asked_of_sslyze_with_robot_and_fallback():
     asked = sslyze_commands(found)
     assert {ScanCommand.TLS_1_0_CIPHER_SUITES, ScanCommand.ROBOT} <= asked
     assert ScanCommand.TLS_FALLBACK_SCSV in asked
+
+
+# --- one handshake: a reset is asked once more, an alert is believed -----------------------------
+
+
+def _handshakes(monkeypatch: pytest.MonkeyPatch, *answers: Accepted | Refused) -> list[Bundle]:
+    asked: list[Bundle] = []
+    left = list(answers)
+
+    def once(endpoint: Endpoint, bundle: Bundle, timeout: float) -> Accepted | Refused:
+        asked.append(bundle)
+        return left.pop(0)
+
+    monkeypatch.setattr(suites, "_handshake_once", once)
+    return asked
+
+
+BUNDLE = Bundle(TlsVersionEnum.TLS_1_2, Client.LEGACY, ("AES128-SHA",))
+HERE = Endpoint("www.example.lab", "127.0.0.1", 443)
+
+
+def test_a_reset_is_asked_once_more_before_it_ends_a_chain(monkeypatch: pytest.MonkeyPatch):
+    asked = _handshakes(
+        monkeypatch, Refused("Server rejected the connection"), Accepted("AES128-SHA", None)
+    )
+    assert suites.handshake(HERE, BUNDLE, 1.0) == Accepted("AES128-SHA", None)
+    assert len(asked) == 2
+
+
+def test_a_tls_alert_is_believed_at_once(monkeypatch: pytest.MonkeyPatch):
+    asked = _handshakes(monkeypatch, Refused("sslv3 alert handshake failure"))
+    assert isinstance(suites.handshake(HERE, BUNDLE, 1.0), Refused)
+    assert len(asked) == 1
