@@ -103,7 +103,7 @@ HARDENING_COMMANDS = frozenset(
     {*(c for _, c in VERSION_COMMANDS), ScanCommand.HTTP_HEADERS, *PROBE_COMMANDS, GROUPS_COMMAND}
 )
 # Asked of sslyze whatever the enumeration found.
-ALWAYS = frozenset({ScanCommand.HTTP_HEADERS, *PROBE_COMMANDS, GROUPS_COMMAND}) - {
+ALWAYS = frozenset({ScanCommand.HTTP_HEADERS, *PROBE_COMMANDS}) - {
     ScanCommand.ROBOT,
     ScanCommand.TLS_FALLBACK_SCSV,
 }
@@ -128,7 +128,8 @@ def sslyze_commands(found: Enumeration) -> frozenset[ScanCommand]:
     robot = {ScanCommand.ROBOT} if _may_accept(found, PRE_TLS13, "TLS_RSA_") else set()
     legacy = _may_accept(found, UP_TO_TLS11, "")
     fallback = {ScanCommand.TLS_FALLBACK_SCSV} if legacy else set()
-    return frozenset(ALWAYS | unsettled | robot | fallback)
+    groups = {GROUPS_COMMAND} if found.groups is None else set()
+    return frozenset(ALWAYS | unsettled | robot | fallback | groups)
 
 
 def _may_accept(found: Enumeration, versions: tuple[str, ...], prefix: str) -> bool:
@@ -162,6 +163,11 @@ def with_hardening(
     robot = _observed(scans, ScanCommand.ROBOT, _robot)
     if found is not None and ScanCommand.ROBOT not in sslyze_commands(found):
         robot = _NO_RSA
+    groups = _observed(scans, GROUPS_COMMAND, lambda r: _groups(r, _label(highest)))
+    if found is not None and found.groups is not None:
+        groups = Observed(
+            CommandAttempt(GROUPS_COMMAND.value, AttemptStatus.COMPLETED), found.groups
+        )
     headers = attempt_fact("http_headers", scans.http_headers)
     answered = scans.http_headers.result if headers.ok else None
     hsts = answered.strict_transport_security_header if answered is not None else None
@@ -180,7 +186,7 @@ def with_hardening(
         robot=robot,
         renegotiation=_observed(scans, ScanCommand.SESSION_RENEGOTIATION, _renegotiation),
         fallback_scsv=_observed(scans, ScanCommand.TLS_FALLBACK_SCSV, _fallback_scsv),
-        groups=_observed(scans, GROUPS_COMMAND, lambda r: _groups(r, _label(highest))),
+        groups=groups,
         ocsp=_observed(scans, ScanCommand.CERTIFICATE_INFO, _ocsp),
         non_sni=_observed(scans, ScanCommand.CERTIFICATE_INFO, lambda r: _non_sni(r, facts, trust)),
     )

@@ -38,7 +38,12 @@ from dataclasses import dataclass
 from functools import cache
 
 from nassl import _nassl
-from nassl.ephemeral_key_info import DhEphemeralKeyInfo, EcDhEphemeralKeyInfo, EphemeralKeyInfo
+from nassl.ephemeral_key_info import (
+    DhEphemeralKeyInfo,
+    EcDhEphemeralKeyInfo,
+    EphemeralKeyInfo,
+    OpenSslEcNidEnum,
+)
 from nassl.legacy_ssl_client import LegacySslClient
 from nassl.ssl_client import (
     BaseSslClient,
@@ -55,6 +60,7 @@ from certgate.hosts.facts import (
     AttemptStatus,
     CommandAttempt,
     Endpoint,
+    GroupScan,
     VersionScan,
 )
 
@@ -64,8 +70,10 @@ __all__ = [
     "VERSIONS",
     "Enumeration",
     "Unsettled",
+    "all_groups",
     "enumerate_all",
     "enumerate_endpoint",
+    "groups_at",
     "kex",
     "key_exchange",
     "offered",
@@ -177,10 +185,13 @@ Offer = Callable[[Bundle], Accepted | Refused]
 @dataclass(frozen=True)
 class Enumeration:
     """One endpoint's versions: ``settled`` by the fast way (a :class:`VersionScan` each, in
-    :data:`VERSIONS` order), ``unsettled`` the ones left to sslyze's per-suite commands."""
+    :data:`VERSIONS` order), ``unsettled`` the ones left to sslyze's per-suite commands;
+    ``groups`` the ECDHE groups accepted at each version with an ECDHE suite (only versions
+    where one was; None: not settled, sslyze's ELLIPTIC_CURVES must run)."""
 
     settled: tuple[VersionScan, ...]
     unsettled: tuple[Unsettled, ...] = ()
+    groups: tuple[GroupScan, ...] | None = None
 
 
 # --- the candidates -----------------------------------------------------------------------------
@@ -418,13 +429,111 @@ _VERSION_OF = {label: version for label, version, _ in VERSIONS}
 
 
 def enumerate_endpoint(endpoint: Endpoint, timeout: float) -> Enumeration:
-    """All six versions of one endpoint, side by side; each settled or handed to sslyze."""
+    """All six versions of one endpoint, side by side; each settled or handed to sslyze;
+    then the groups at the versions that accepted an ECDHE suite."""
     with ThreadPoolExecutor(max_workers=len(VERSIONS)) as pool:
         done = list(pool.map(lambda v: _one_version(endpoint, timeout, *v), VERSIONS))
-    return Enumeration(
-        tuple(v for v in done if isinstance(v, VersionScan)),
-        tuple(v for v in done if isinstance(v, Unsettled)),
-    )
+    settled = tuple(v for v in done if isinstance(v, VersionScan))
+    unsettled = tuple(v for v in done if isinstance(v, Unsettled))
+    groups = None if unsettled else all_groups(endpoint, settled, timeout)
+    return Enumeration(settled, unsettled, groups)
+
+
+# --- groups -------------------------------------------------------------------------------------
+
+# The versions whose groups are probed, with the client sslyze's ELLIPTIC_CURVES uses (modern).
+GROUP_VERSIONS = {
+    "TLS 1.0": TlsVersionEnum.TLS_1_0,
+    "TLS 1.1": TlsVersionEnum.TLS_1_1,
+    "TLS 1.2": TlsVersionEnum.TLS_1_2,
+    "TLS 1.3": TlsVersionEnum.TLS_1_3,
+}
+_TLS13_SUITES = ":".join(by_client(TlsVersionEnum.TLS_1_3, Client.MODERN))
+# OpenSSL errors sslyze's ELLIPTIC_CURVES reads as "this group is refused" (sslyze#466, #490).
+_GROUP_REFUSED = ("unexpected message", "wrong curve")
+
+
+def all_groups(
+    endpoint: Endpoint, versions: Sequence[VersionScan], timeout: float
+) -> tuple[GroupScan, ...] | None:
+    """The groups of every version that accepted an ECDHE suite (HARDENING.md §A.3: a server
+    can refuse a group at TLS 1.3 and take it at TLS 1.2); None when one is inconsistent."""
+    wanted = [v.version for v in versions if v.version in GROUP_VERSIONS and _ecdhe(v)]
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, len(wanted))) as pool:
+            found = list(pool.map(lambda v: groups_at(endpoint, v, timeout), wanted))
+    except Inconsistent:
+        return None
+    return tuple(GroupScan(v, names) for v, names in zip(wanted, found, strict=True) if names)
+
+
+def _ecdhe(version: VersionScan) -> bool:
+    return any(s.kex_curve for s in version.accepted)
+
+
+def groups_at(endpoint: Endpoint, label: str, timeout: float) -> tuple[str, ...]:
+    """The groups the server accepts at ``label``, by removal: offer all of sslyze's, drop the
+    chosen one, until it refuses. Names as sslyze's ELLIPTIC_CURVES gives them."""
+    left = sorted(OpenSslEcNidEnum.get_supported_by_ssl_client(), key=lambda n: n.value)
+    found: list[str] = []
+    while left:
+        chosen = _offer_groups(endpoint, GROUP_VERSIONS[label], tuple(left), timeout)
+        if chosen is None:
+            break
+        left.remove(chosen.curve)
+        found.append(chosen.curve_name)
+    return tuple(found)
+
+
+def _offer_groups(
+    endpoint: Endpoint,
+    version: TlsVersionEnum,
+    groups: tuple[OpenSslEcNidEnum, ...],
+    timeout: float,
+) -> EcDhEphemeralKeyInfo | None:
+    with _address_slot(endpoint):
+        client = SslClient(
+            ssl_version=OpenSslVersionEnum(version.value),
+            ssl_verify=OpenSslVerifyEnum.NONE,
+            ignore_client_authentication_requests=True,
+        )
+        if version is TlsVersionEnum.TLS_1_3:
+            client.set_ciphersuites(_TLS13_SUITES)
+        else:
+            client.set_cipher_list("ECDH")
+        client.set_groups(list(groups))
+        client.set_tlsext_host_name(endpoint.host)
+        sock = _connect(endpoint, timeout)
+        client.set_underlying_socket(sock)
+        try:
+            return _chosen_group(client, groups)
+        finally:
+            _close(client, sock)
+
+
+def _chosen_group(
+    client: SslClient, groups: tuple[OpenSslEcNidEnum, ...]
+) -> EcDhEphemeralKeyInfo | None:
+    """The group of a completed handshake; None when refused; Inconsistent when unreadable."""
+    try:
+        client.do_handshake()
+    except ClientCertificateRequested:
+        pass
+    except (TimeoutError, ConnectionError):
+        return None
+    except OSError as exc:
+        if "Nassl SSL handshake failed" not in str(exc.args):
+            raise Inconsistent(f"network error: {exc}") from None
+        return None
+    except _nassl.OpenSSLError as exc:
+        message = str(exc.args[0])
+        if any(r in message for r in (*_REJECTED, *_GROUP_REFUSED)):
+            return None
+        raise Inconsistent(f"unexpected OpenSSL error: {message}") from None
+    key = client.get_ephemeral_key()
+    if not isinstance(key, EcDhEphemeralKeyInfo) or key.curve not in groups:
+        raise Inconsistent(f"the server's key {key} is not on a group offered")
+    return key
 
 
 def _one_version(

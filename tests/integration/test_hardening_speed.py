@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sslyze import (
@@ -42,8 +43,9 @@ def endpoints(chains: demo.Chains, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture(scope="module")
 def sslyze_scan(lab: Path, endpoints: list[Endpoint]) -> dict[Endpoint, object]:
-    """sslyze's own scan: its six per-suite commands, and ROBOT, at every lab server."""
-    commands = {c for _, c in VERSION_COMMANDS} | {ScanCommand.ROBOT}
+    """sslyze's own scan: its six per-suite commands, ROBOT and ELLIPTIC_CURVES, at every lab
+    server."""
+    commands = {c for _, c in VERSION_COMMANDS} | {ScanCommand.ROBOT, ScanCommand.ELLIPTIC_CURVES}
     scanner = Scanner()
     scanner.queue_scans(
         [
@@ -120,6 +122,24 @@ def test_the_fast_way_finds_what_sslyzes_per_suite_scan_finds(
     """Same accepted suite names per version, same key sizes, same key-exchange text."""
     differences = _differences({e: f.settled for e, f in fast.items()}, slow)
     assert not differences, "\n".join(differences)
+
+
+def test_the_groups_by_removal_are_sslyzes_at_the_version_it_probes(
+    fast: dict[Endpoint, suites.Enumeration], sslyze_scan: dict[Endpoint, Any]
+):
+    """sslyze's ELLIPTIC_CURVES offers one group per handshake, at the highest version only:
+    the groups found by removal at that version must be the same, named the same."""
+    ours, theirs = {}, {}
+    for endpoint, result in sslyze_scan.items():
+        curves = result.scan_result.elliptic_curves.result
+        theirs[endpoint.label] = sorted(c.name for c in curves.supported_curves or ())
+        highest = result.connectivity_result.highest_tls_version_supported.name
+        label = highest.replace("TLS_", "TLS ").replace("_", ".")
+        groups = fast[endpoint].groups
+        assert groups is not None, endpoint
+        ours[endpoint.label] = sorted(next((g.accepted for g in groups if g.version == label), ()))
+    assert ours == theirs, (ours, theirs)
+    assert any("secp224r1" in names for names in theirs.values())  # the curves site
 
 
 def test_the_audit_scan_gives_sslyzes_versions_and_robot_verdict(

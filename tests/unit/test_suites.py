@@ -14,7 +14,14 @@ import pytest
 from sslyze import ScanCommand, TlsVersionEnum
 
 from certgate.hosts import suites
-from certgate.hosts.facts import AcceptedSuite, AttemptStatus, CommandAttempt, Endpoint, VersionScan
+from certgate.hosts.facts import (
+    AcceptedSuite,
+    AttemptStatus,
+    CommandAttempt,
+    Endpoint,
+    GroupScan,
+    VersionScan,
+)
 from certgate.hosts.hardening_scan import sslyze_commands
 from certgate.hosts.suites import (
     MAX_BUNDLE,
@@ -196,3 +203,10 @@ def test_a_tls_alert_is_believed_at_once(monkeypatch: pytest.MonkeyPatch):
     asked = _handshakes(monkeypatch, Refused("sslv3 alert handshake failure"))
     assert isinstance(suites.handshake(HERE, BUNDLE, 1.0), Refused)
     assert len(asked) == 1
+
+
+def test_elliptic_curves_is_asked_of_sslyze_only_when_the_groups_are_not_settled():
+    unsettled = _enumeration(tls12=("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",))
+    assert ScanCommand.ELLIPTIC_CURVES in sslyze_commands(unsettled)
+    settled = Enumeration(unsettled.settled, (), (GroupScan("TLS 1.2", ("X25519",)),))
+    assert ScanCommand.ELLIPTIC_CURVES not in sslyze_commands(settled)
