@@ -19,11 +19,11 @@ Side by side, each a subprocess inside the namespace (wall time, peak RSS by ``w
 * ``audit``: certgate's full audit, every target ``hardening: true`` (every manual host
   control and every hardening control), its reports written, then checked: each endpoint
   has a row for every hardening control and none is an error.
-* ``sslyze``: ``python -m sslyze --mozilla_config=disable`` with the scan commands certgate
-  runs (certinfo with the lab root, the six per-version suite commands, http_headers,
-  compression, heartbleed, openssl_ccs, robot, reneg, fallback, elliptic_curves), its JSON
-  written, then compared with the audit's verdicts where both judge (legacy TLS, TLS 1.3,
-  static RSA).
+* ``sslyze``: ``python -m sslyze --mozilla_config=disable`` with the scan commands of the
+  facts certgate gathers (certinfo with the lab root, the six per-version suite commands,
+  http_headers, compression, heartbleed, openssl_ccs, robot, reneg, fallback,
+  elliptic_curves), its JSON written, then compared with the audit's verdicts where both
+  judge (legacy TLS, TLS 1.3, static RSA).
 
 Goal: audit <= 0.25 x sslyze. Figures and where the time goes: bench/README.md.
 """
