@@ -75,7 +75,7 @@ def _config(sites: Sequence[Site], folder: Path) -> str:
     blocks = "".join(_server_block(s, folder) for s in sites)
     return (
         f"{user}daemon off;\nworker_processes 1;\npid {folder / 'nginx.pid'};\n"
-        f"error_log {folder / 'error.log'} warn;\nevents {{ worker_connections 64; }}\n"
+        f"error_log {folder / 'error.log'} warn;\nevents {{ worker_connections 1024; }}\n"
         f"http {{\n  access_log off;\n{temps}{blocks}}}\n"
     )
 
