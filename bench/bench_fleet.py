@@ -99,7 +99,7 @@ http {{
 """
 
 
-def _write_pki(folder: Path) -> tuple[Path, Path]:
+def write_pki(folder: Path) -> tuple[Path, Path]:
     """The lab CA's root, and the leaf + intermediate + key nginx serves; (root, leaf)."""
     chains = demo.make_chains()
     leaf = pki.make_leaf(
@@ -121,36 +121,47 @@ def _write_pki(folder: Path) -> tuple[Path, Path]:
 @contextlib.contextmanager
 def lab(count: int, rtt_ms: float) -> Iterator[Lab]:
     """Bring the namespace, the delay and nginx up; take them down, whatever happens."""
-    namespace = f"certgate-fleet-{os.getpid()}"
-    delayer: subprocess.Popen[bytes] | None = None
     with tempfile.TemporaryDirectory(prefix="certgate-fleet-") as scratch:
         folder = Path(scratch)
-        root_file, leaf_file = _write_pki(folder)
+        root_file, leaf_file = write_pki(folder)
         (folder / "nginx.conf").write_text(nginx_conf(folder, count), encoding="ascii")
-        subprocess.run(["ip", "netns", "add", namespace], check=True)
-        try:
-            subprocess.run(in_namespace(namespace, "ip", "link", "set", "lo", "up"), check=True)
-            if rtt_ms:
-                delayer = _start_delay(namespace, rtt_ms / 2000)
-            subprocess.run(
-                in_namespace(namespace, "nginx", "-c", str(folder / "nginx.conf")), check=True
-            )
+        with nginx_in_namespace(folder, rtt_ms) as namespace:
             endpoints = tuple(Endpoint(HOST, address(i), PORT) for i in range(count))
             workdir = folder / "work"
             workdir.mkdir()
             yield Lab(namespace, folder, Setup(endpoints, root_file, leaf_file, workdir))
-        finally:
-            pid = folder / "nginx.pid"
-            if pid.exists():
-                os.kill(int(pid.read_text()), 15)
-                time.sleep(0.5)
-            if delayer is not None:
-                delayer.terminate()
-                delayer.wait(5)
-            subprocess.run(["ip", "netns", "del", namespace], check=False)
 
 
-def _start_delay(namespace: str, seconds: float) -> subprocess.Popen[bytes]:
+@contextlib.contextmanager
+def nginx_in_namespace(folder: Path, rtt_ms: float, *commands: tuple[str, ...]) -> Iterator[str]:
+    """A network namespace with loopback up, ``commands`` run in it, the delay when
+    ``rtt_ms`` is not 0, and nginx from ``folder/nginx.conf``; all taken down afterwards,
+    whatever happens. Yields the namespace's name."""
+    namespace = f"certgate-fleet-{os.getpid()}"
+    delayer: subprocess.Popen[bytes] | None = None
+    subprocess.run(["ip", "netns", "add", namespace], check=True)
+    try:
+        subprocess.run(in_namespace(namespace, "ip", "link", "set", "lo", "up"), check=True)
+        for command in commands:
+            subprocess.run(in_namespace(namespace, *command), check=True)
+        if rtt_ms:
+            delayer = start_delay(namespace, rtt_ms / 2000)
+        subprocess.run(
+            in_namespace(namespace, "nginx", "-c", str(folder / "nginx.conf")), check=True
+        )
+        yield namespace
+    finally:
+        pid = folder / "nginx.pid"
+        if pid.exists():
+            os.kill(int(pid.read_text()), 15)
+            time.sleep(0.5)
+        if delayer is not None:
+            delayer.terminate()
+            delayer.wait(5)
+        subprocess.run(["ip", "netns", "del", namespace], check=False)
+
+
+def start_delay(namespace: str, seconds: float) -> subprocess.Popen[bytes]:
     rule = ["iptables-nft", "-A", "OUTPUT", "-p", "tcp", "-j", "NFQUEUE", "--queue-num", "0"]
     subprocess.run(in_namespace(namespace, *rule), check=True)
     script = str(Path(__file__).with_name("nfq_delay.py"))

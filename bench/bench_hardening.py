@@ -40,7 +40,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,31 +146,12 @@ class Lab:
 @contextlib.contextmanager
 def lab(count: int, rtt_ms: float) -> Iterator[Lab]:
     """bench_fleet's namespace and delay, this file's nginx; down again whatever happens."""
-    namespace = f"certgate-fleet-{os.getpid()}"
-    delayer: subprocess.Popen[bytes] | None = None
     with tempfile.TemporaryDirectory(prefix="certgate-hardening-") as scratch:
         folder = Path(scratch)
-        root_file, _ = bench_fleet._write_pki(folder)
+        root_file, _ = bench_fleet.write_pki(folder)
         (folder / "nginx.conf").write_text(nginx_conf(folder, count), encoding="ascii")
-        subprocess.run(["ip", "netns", "add", namespace], check=True)
-        try:
-            subprocess.run(in_namespace(namespace, "ip", "link", "set", "lo", "up"), check=True)
-            subprocess.run(in_namespace(namespace, *SYN_COUNTER), check=True)
-            if rtt_ms:
-                delayer = bench_fleet._start_delay(namespace, rtt_ms / 2000)
-            subprocess.run(
-                in_namespace(namespace, "nginx", "-c", str(folder / "nginx.conf")), check=True
-            )
+        with bench_fleet.nginx_in_namespace(folder, rtt_ms, SYN_COUNTER) as namespace:
             yield Lab(namespace, folder, root_file, count)
-        finally:
-            pid = folder / "nginx.pid"
-            if pid.exists():
-                os.kill(int(pid.read_text()), 15)
-                time.sleep(0.5)
-            if delayer is not None:
-                delayer.terminate()
-                delayer.wait(5)
-            subprocess.run(["ip", "netns", "del", namespace], check=False)
 
 
 # --- the contenders -----------------------------------------------------------------------------
