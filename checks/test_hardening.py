@@ -7,6 +7,13 @@ from datetime import datetime
 
 from certgate.controls import cite, control, fail_unless, fix, warn_unless
 from certgate.files.facts import CertificateFacts
+from certgate.hosts.commands import (
+    https_headers_command,
+    openssl_no_sni_command,
+    openssl_status_command,
+    openssl_version_command,
+    sslyze_command,
+)
 from certgate.hosts.facts import EndpointFacts, HardeningFacts
 from certgate.hosts.hardening import (
     DH_MIN_BITS,
@@ -25,7 +32,6 @@ from certgate.hosts.hardening import (
     groups_probed,
     hsts_long_enough,
     hsts_seen,
-    https_curl_command,
     kex_problems,
     lifetime_ceiling,
     lifetime_days,
@@ -35,15 +41,11 @@ from certgate.hosts.hardening import (
     ocsp_problem,
     ocsp_seen,
     openssl_bugs,
-    openssl_no_sni_command,
-    openssl_status_command,
-    openssl_version_command,
     redirect_problem,
     renegotiation_problem,
     robot_strong,
     robot_suspect,
     robot_verdict,
-    sslyze_command,
     static_rsa_suites,
     weak_signatures,
     weak_suites,
@@ -190,7 +192,7 @@ def test_hsts(served: EndpointFacts, hardening: HardeningFacts) -> None:
     """HTTPS responses carry Strict-Transport-Security with max-age of at least a year."""
     assert hsts_long_enough(hardening), (
         f"https://{served.endpoint.host}/ at {served.endpoint.where} sends "
-        f"{hsts_seen(hardening)} (`{https_curl_command(served.endpoint)}`); {cite('hsts')} "
+        f"{hsts_seen(hardening)} (`{https_headers_command(served.endpoint)}`); {cite('hsts')} "
         f"requires max-age >= {HSTS_MIN_SECONDS} s. {fix('hsts')}."
     )
 

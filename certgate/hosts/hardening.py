@@ -15,7 +15,6 @@ from certgate.errors import ArtifactError
 from certgate.files.facts import CertificateFacts
 from certgate.hosts.facts import (
     AcceptedSuite,
-    Endpoint,
     HardeningFacts,
     HttpAnswer,
     Observed,
@@ -49,8 +48,6 @@ ALL_VERSIONS = ("SSL 2.0", *PRE_TLS13, "TLS 1.3")
 ECDHE_GROUPS = frozenset({"x25519", "secp256r1", "prime256v1", "secp384r1", "secp521r1"})
 ECDHE_GROUPS_TEXT = "X25519, P-256, P-384 (P-521 tolerated)"
 DH_MIN_BITS = 2048
-_OPENSSL_FLAG = {"SSL 3.0": "-ssl3", "TLS 1.0": "-tls1", "TLS 1.1": "-tls1_1"}
-_OPENSSL_FLAG |= {"TLS 1.2": "-tls1_2", "TLS 1.3": "-tls1_3"}
 
 
 def _suites(h: HardeningFacts, versions: Sequence[str]) -> list[AcceptedSuite]:
@@ -102,19 +99,6 @@ def static_rsa_suites(h: HardeningFacts) -> list[AcceptedSuite]:
 def non_aead_suites(h: HardeningFacts) -> list[AcceptedSuite]:
     """TLS 1.2 suites that are not AEAD (CBC)."""
     return [s for s in _suites(h, ("TLS 1.2",)) if "_CBC_" in s.name]
-
-
-def openssl_version_command(endpoint: Endpoint, version: str) -> str:
-    """``openssl s_client -connect A:P -servername H -tls1``: shows whether a version works."""
-    flag = _OPENSSL_FLAG.get(version, "")
-    return f"openssl s_client -connect {endpoint.where} -servername {endpoint.host} {flag}".strip()
-
-
-def https_curl_command(endpoint: Endpoint) -> str:
-    """``curl -sI --resolve H:P:A https://H:P/``: the HTTPS response headers at one address."""
-    address = f"[{endpoint.address}]" if ":" in endpoint.address else endpoint.address
-    where = f"{endpoint.host}:{endpoint.port}:{address}"
-    return f"curl -sI --resolve {where} https://{endpoint.host}:{endpoint.port}/"
 
 
 def weak_signatures(chain: Sequence[CertificateFacts]) -> list[str]:
@@ -190,12 +174,6 @@ def observed(seen: Observed[T], what: str) -> T:
         reason = seen.attempt.error or seen.attempt.status.value
         raise ArtifactError(f"could not check {what}: {seen.attempt.command}: {reason}")
     return seen.value
-
-
-def sslyze_command(endpoint: Endpoint, *options: str) -> str:
-    """``sslyze --robot host:port{address}``: reproduces one scan command at one address."""
-    flags = " ".join(f"--{o}" for o in options)
-    return f"sslyze {flags} {endpoint.host}:{endpoint.port}{{{endpoint.address}}}"
 
 
 def compresses(h: HardeningFacts) -> bool:
@@ -350,13 +328,3 @@ def non_sni_problem(h: HardeningFacts, host: str) -> str | None:
     why = [] if seen.matches_host else [f"it names {', '.join(seen.names) or 'no name'}"]
     why += [] if seen.validates else [f"it does not validate: {seen.validation_error}"]
     return f"clients without SNI get {seen.leaf.label()}, not valid for {host}: {'; '.join(why)}"
-
-
-def openssl_no_sni_command(endpoint: Endpoint) -> str:
-    """``openssl s_client -connect A:P -noservername``: what a client without SNI gets."""
-    return f"openssl s_client -connect {endpoint.where} -noservername"
-
-
-def openssl_status_command(endpoint: Endpoint) -> str:
-    """``openssl s_client -connect A:P -servername H -status``: shows the stapled response."""
-    return f"openssl s_client -connect {endpoint.where} -servername {endpoint.host} -status"

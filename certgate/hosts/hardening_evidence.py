@@ -7,14 +7,7 @@ as ``"label: text"`` strings. A passed item's lines are what prove it passed, so
 shows what was seen whatever the verdict. Pure: facts in, lines out; never raises for a fact
 that could not be read (its line says so).
 
-Commands are exact and runnable against the endpoint's address, with its port and host name:
-
-- ``openssl s_client ... </dev/null``: OpenSSL 3 refuses TLS 1.0/1.1 and SHA-1 suites below
-  security level 0, so legacy handshakes carry ``@SECLEVEL=0`` (else the command would fail
-  where the server really accepts). OpenSSL 3 has no SSL 2.0/3.0 client: sslyze shows those.
-- ``curl -skI --resolve HOST:PORT:ADDRESS``: the HTTPS headers at one address. ``-k`` because
-  the headers are judged here, the chain by chain-trusted.
-- ``sslyze --OPTION HOST:PORT{ADDRESS}``: the scan command certgate ran, alone.
+The commands come from :mod:`certgate.hosts.commands` (the one place they are written).
 """
 
 from __future__ import annotations
@@ -22,11 +15,22 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
 from certgate.errors import ArtifactError
 from certgate.files.facts import CertificateFacts
 from certgate.files.rules import day
+from certgate.hosts.commands import (
+    OPENSSL_FLAG,
+    SECLEVEL0,
+    enumeration_command,
+    https_headers_command,
+    leaf_command,
+    openssl_command,
+    openssl_no_sni_command,
+    openssl_status_command,
+    openssl_version_command,
+    sslyze_command,
+)
 from certgate.hosts.facts import (
     AcceptedSuite,
     Endpoint,
@@ -48,7 +52,6 @@ from certgate.hosts.hardening import (
     lifetime_ceiling,
     lifetime_days,
     non_aead_suites,
-    sslyze_command,
     static_rsa_suites,
     weak_suites,
 )
@@ -56,11 +59,6 @@ from certgate.hosts.hardening import (
 REPRODUCE = "reproduce"
 # A few commands per item, the rest named: an IIS with thirty suites gets three commands.
 MAX_COMMANDS = 3
-_SECLEVEL0 = "@SECLEVEL=0"
-_OPENSSL_FLAG = {"TLS 1.0": "-tls1", "TLS 1.1": "-tls1_1", "TLS 1.2": "-tls1_2"}
-_OPENSSL_FLAG |= {"TLS 1.3": "-tls1_3"}
-_SSLYZE_FLAG = {"SSL 2.0": "sslv2", "SSL 3.0": "sslv3", "TLS 1.0": "tlsv1"}
-_SSLYZE_FLAG |= {"TLS 1.1": "tlsv1_1", "TLS 1.2": "tlsv1_2", "TLS 1.3": "tlsv1_3"}
 ALL_VERSIONS = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3")
 
 
@@ -114,63 +112,6 @@ def evidence_lines(control_id: str, served: EndpointFacts) -> tuple[Line, ...]:
 def reproduce(command: str) -> Line:
     """A command line of the evidence."""
     return Line(REPRODUCE, command)
-
-
-# --- commands ---------------------------------------------------------------------------------
-
-
-def openssl_command(endpoint: Endpoint, *options: str) -> str:
-    """``openssl s_client -connect A:P -servername H OPTIONS -brief </dev/null``."""
-    head = f"openssl s_client -connect {endpoint.where} -servername {endpoint.host}"
-    return " ".join((head, *options, "-brief </dev/null"))
-
-
-def openssl_version_command(endpoint: Endpoint, version: str, suite: str | None = None) -> str:
-    """A handshake at ``version`` (with ``suite``, an IANA name, when given); SSL 2.0/3.0,
-    which OpenSSL 3 cannot speak, as sslyze's enumeration of that version."""
-    if version not in _OPENSSL_FLAG:
-        return sslyze_command(endpoint, _SSLYZE_FLAG[version])
-    flag = _OPENSSL_FLAG[version]
-    if version == "TLS 1.3":
-        return openssl_command(endpoint, flag, *(("-ciphersuites", suite) if suite else ()))
-    name = openssl_cipher_name(suite) if suite else "ALL:COMPLEMENTOFALL"
-    return openssl_command(endpoint, flag, "-cipher", f"'{name}:{_SECLEVEL0}'")
-
-
-def enumeration_command(endpoint: Endpoint, versions: Sequence[str]) -> str:
-    """``sslyze --tlsv1 --tlsv1_1 ... HOST:PORT{ADDRESS}``: every suite of those versions."""
-    return sslyze_command(endpoint, *(_SSLYZE_FLAG[v] for v in versions))
-
-
-def https_headers_command(endpoint: Endpoint) -> str:
-    """``curl -skI --resolve H:P:A https://H:P/``: the HTTPS response headers at one address."""
-    address = f"[{endpoint.address}]" if ":" in endpoint.address else endpoint.address
-    where = f"{endpoint.host}:{endpoint.port}:{address}"
-    return f"curl -skI --resolve {where} https://{endpoint.host}:{endpoint.port}/"
-
-
-def leaf_command(endpoint: Endpoint, *x509_options: str) -> str:
-    """The served leaf, read by ``openssl x509`` (``-noout -dates`` and the like)."""
-    fetch = f"openssl s_client -connect {endpoint.where} -servername {endpoint.host}"
-    return f"{fetch} </dev/null 2>/dev/null | openssl x509 -noout {' '.join(x509_options)}"
-
-
-@cache
-def _openssl_names() -> dict[str, str]:
-    """IANA suite name -> OpenSSL's, from the suite list sslyze enumerates with."""
-    from sslyze.plugins.openssl_cipher_suites.cipher_suites import CipherSuitesRepository
-    from sslyze.server_connectivity import TlsVersionEnum
-
-    return {
-        suite.name: suite.openssl_name
-        for version in TlsVersionEnum
-        for suite in CipherSuitesRepository.get_all_cipher_suites(version)
-    }
-
-
-def openssl_cipher_name(iana: str) -> str:
-    """``AES128-SHA`` for ``TLS_RSA_WITH_AES_128_CBC_SHA`` (TLS 1.3 names are the same)."""
-    return _openssl_names().get(iana, iana)
 
 
 # --- facts as lines ---------------------------------------------------------------------------
@@ -403,8 +344,8 @@ def _fallback_scsv(served: EndpointFacts, h: HardeningFacts) -> list[Line]:
     # a client falling back below the server's best version, saying so (RFC 7507)
     below = [v for v in accepted[:-1] if v in LEGACY_VERSIONS]
     if below:
-        flag = _OPENSSL_FLAG[below[-1]]
-        cipher = f"'ALL:{_SECLEVEL0}'"
+        flag = OPENSSL_FLAG[below[-1]]
+        cipher = f"'ALL:{SECLEVEL0}'"
         fallback = openssl_command(served.endpoint, flag, "-fallback_scsv", "-cipher", cipher)
         lines.append(reproduce(fallback))
     return [*lines, reproduce(sslyze_command(served.endpoint, "fallback"))]
@@ -430,7 +371,7 @@ def _kex_groups(served: EndpointFacts, h: HardeningFacts) -> list[Line]:
     lines.append(Line("outside", "; ".join(found) or "none"))
     offered = [(s.version, g) for s in h.groups.value or () for g in s.accepted]
     weak = [(v, g) for v, g in offered if g.lower() not in ECDHE_GROUPS][:MAX_COMMANDS]
-    lines += [reproduce(openssl_command(e, _OPENSSL_FLAG[v], "-groups", g)) for v, g in weak]
+    lines += [reproduce(openssl_command(e, OPENSSL_FLAG[v], "-groups", g)) for v, g in weak]
     dhe = [s for s in _suites_of(h) if s.dhe][:1]  # its "Server Temp Key" shows the DH size
     lines += [reproduce(openssl_version_command(e, s.version, s.name)) for s in dhe]
     return [*lines, reproduce(sslyze_command(e, "elliptic_curves"))]
@@ -447,10 +388,7 @@ def _moment(value: datetime | None) -> str:
 @_evidence("ocsp-stapled")
 def _ocsp_stapled(served: EndpointFacts, h: HardeningFacts) -> list[Line]:
     e = served.endpoint
-    status = (
-        f"openssl s_client -connect {e.where} -servername {e.host} -status </dev/null "
-        "2>/dev/null | sed -n '/OCSP response/,/^---/p'"
-    )
+    status = openssl_status_command(e)
     if not h.ocsp.attempt.ok or h.ocsp.value is None:
         return [Line("OCSP", f"not read: {h.ocsp.attempt.error or 'not run'}"), reproduce(status)]
     ocsp = h.ocsp.value
@@ -475,10 +413,7 @@ def _ocsp_stapled(served: EndpointFacts, h: HardeningFacts) -> list[Line]:
 @_evidence("non-sni-cert-valid")
 def _non_sni_cert_valid(served: EndpointFacts, h: HardeningFacts) -> list[Line]:
     e = served.endpoint
-    command = (
-        f"openssl s_client -connect {e.where} -noservername </dev/null 2>/dev/null "
-        "| openssl x509 -noout -subject -dates -ext subjectAltName"
-    )
+    command = openssl_no_sni_command(e)
     seen = h.non_sni
     if not seen.attempt.ok or seen.value is None:
         return [

@@ -337,7 +337,7 @@ EXPECTED = {
         ("1.3.6.1.5.5.7.3.2",),
         "RFC 5280",
     ),
-    "hsts": ("hsts", "iis", "failed", ("no Strict-Transport-Security", "curl -sI"), "RFC 6797"),
+    "hsts": ("hsts", "iis", "failed", ("no Strict-Transport-Security", "curl -skI"), "RFC 6797"),
     "http-redirects-to-https": (
         "http-redirects-to-https",
         "iis",

@@ -12,6 +12,7 @@ import pytest
 from certgate.controls import CATALOGUE
 from certgate.files.certificates import certificate_facts
 from certgate.files.facts import CertificateFacts
+from certgate.hosts.commands import openssl_cipher_name
 from certgate.hosts.facts import (
     AcceptedSuite,
     AttemptStatus,
@@ -35,7 +36,6 @@ from certgate.hosts.hardening_evidence import (
     MAX_COMMANDS,
     Line,
     evidence_lines,
-    openssl_cipher_name,
 )
 from certgate.lab import demo, pki
 from certgate.report.evidence import hardening_html

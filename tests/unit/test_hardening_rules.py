@@ -16,6 +16,7 @@ import pytest
 from certgate.controls import CATALOGUE, cite
 from certgate.errors import ArtifactError
 from certgate.files.certificates import certificate_facts
+from certgate.hosts.commands import sslyze_command
 from certgate.hosts.facts import (
     AcceptedSuite,
     AttemptStatus,
@@ -54,7 +55,6 @@ from certgate.hosts.hardening import (
     robot_strong,
     robot_suspect,
     robot_verdict,
-    sslyze_command,
     static_rsa_suites,
     weak_suites,
 )
