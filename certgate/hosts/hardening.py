@@ -77,7 +77,7 @@ def weak_suites(h: HardeningFacts) -> list[AcceptedSuite]:
     """NULL, anonymous, EXPORT, DES, RC4, 3DES/IDEA or under-128-bit suites, any version."""
     return [
         s
-        for s in _suites(h, ("SSL 2.0", *PRE_TLS13, "TLS 1.3"))
+        for s in _suites(h, ALL_VERSIONS)
         if s.anonymous or s.key_size < 128 or any(m in f"{s.name}_" for m in WEAK_MARKERS)
     ]
 

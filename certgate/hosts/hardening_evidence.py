@@ -40,6 +40,7 @@ from certgate.hosts.facts import (
     VersionScan,
 )
 from certgate.hosts.hardening import (
+    ALL_VERSIONS,
     DH_MIN_BITS,
     ECDHE_GROUPS,
     ECDHE_GROUPS_TEXT,
@@ -59,7 +60,6 @@ from certgate.hosts.hardening import (
 REPRODUCE = "reproduce"
 # A few commands per item, the rest named: an IIS with thirty suites gets three commands.
 MAX_COMMANDS = 3
-ALL_VERSIONS = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3")
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ from certgate.hosts.facts import (
 )
 from certgate.hosts.sslyze_facts import attempt_fact, main_deployment
 from certgate.hosts.stores import Trust
-from certgate.hosts.suites import Enumeration, enumerate_all, kex, key_exchange
+from certgate.hosts.suites import VERSIONS, Enumeration, enumerate_all, kex, key_exchange
 
 __all__ = [
     "GROUPS_COMMAND",
@@ -77,13 +77,8 @@ __all__ = [
 
 # The hardening profile's scan commands (HARDENING.md §A, §1.3): one per protocol version,
 # in order, then the HTTPS response headers (HSTS).
-VERSION_COMMANDS: tuple[tuple[str, ScanCommand], ...] = (
-    ("SSL 2.0", ScanCommand.SSL_2_0_CIPHER_SUITES),
-    ("SSL 3.0", ScanCommand.SSL_3_0_CIPHER_SUITES),
-    ("TLS 1.0", ScanCommand.TLS_1_0_CIPHER_SUITES),
-    ("TLS 1.1", ScanCommand.TLS_1_1_CIPHER_SUITES),
-    ("TLS 1.2", ScanCommand.TLS_1_2_CIPHER_SUITES),
-    ("TLS 1.3", ScanCommand.TLS_1_3_CIPHER_SUITES),
+VERSION_COMMANDS: tuple[tuple[str, ScanCommand], ...] = tuple(
+    (label, command) for label, _, command in VERSIONS
 )
 # Single-answer commands (HARDENING.md §A #16-20): compression, OpenSSL bugs, ROBOT,
 # renegotiation, downgrade signalling.

@@ -443,10 +443,9 @@ def enumerate_endpoint(endpoint: Endpoint, timeout: float) -> Enumeration:
 
 # The versions whose groups are probed, with the client sslyze's ELLIPTIC_CURVES uses (modern).
 GROUP_VERSIONS = {
-    "TLS 1.0": TlsVersionEnum.TLS_1_0,
-    "TLS 1.1": TlsVersionEnum.TLS_1_1,
-    "TLS 1.2": TlsVersionEnum.TLS_1_2,
-    "TLS 1.3": TlsVersionEnum.TLS_1_3,
+    label: version
+    for label, version, _ in VERSIONS
+    if version.value >= TlsVersionEnum.TLS_1_0.value
 }
 _TLS13_SUITES = ":".join(by_client(TlsVersionEnum.TLS_1_3, Client.MODERN))
 # OpenSSL errors sslyze's ELLIPTIC_CURVES reads as "this group is refused" (sslyze#466, #490).
