@@ -146,16 +146,20 @@ def validate(
     if host == address:
         subject = x509.IPAddress(ipaddress.ip_address(address))
     moment = datetime.now(UTC)
-    return tuple(_path_check(chain, subject, store, moment) for store in trust.stores_counted())
+    return tuple(
+        _path_check(chain, subject, store, _x509_store(store, trust.custom), moment)
+        for store in trust.stores_counted()
+    )
 
 
 def _path_check(
     chain: Sequence[x509.Certificate],
     subject: x509.DNSName | x509.IPAddress,
     store: StoreRef,
+    roots: Store,
     moment: datetime,
 ) -> PathCheck:
-    verifier = PolicyBuilder().store(_x509_store(store.path)).time(moment)
+    verifier = PolicyBuilder().store(roots).time(moment)
     try:
         path = verifier.build_server_verifier(subject).verify(chain[0], list(chain[1:]))
     except VerificationError as exc:
@@ -163,9 +167,17 @@ def _path_check(
     return PathCheck(store, tuple(path), None)
 
 
+def _x509_store(store: StoreRef, custom: tuple[x509.Certificate, ...]) -> Store:
+    """The verifier's store: a bundled store's roots (read once per run), or the policy's own
+    roots as already read from its files (not read again from the file made for sslyze)."""
+    if store.name == CUSTOM_STORE:
+        return _store_of(custom)
+    return _store_of(_store_roots(store.path))
+
+
 @functools.cache
-def _x509_store(path: Path) -> Store:
-    return Store(list(_store_roots(path)))
+def _store_of(roots: tuple[x509.Certificate, ...]) -> Store:
+    return Store(list(roots))
 
 
 def versions_seen() -> str:
