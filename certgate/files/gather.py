@@ -1,7 +1,9 @@
-"""Gather each target's facts once per run; checks then read them many times.
+"""Gather each file's facts once per run; checks then read them many times.
 
-Results and failures are both cached: a file that cannot be read is read (and reported)
-once, and every item that needs it gets the same one-line reason.
+Results and failures are both cached, keyed by the file (and the password variable that
+opens it), not by the target: a file that several targets name (one wildcard certificate
+for a fleet, say) is read once, and a file that cannot be read is read (and reported) once,
+every item that needs it getting the same one-line reason.
 """
 
 from __future__ import annotations
@@ -45,17 +47,16 @@ T = TypeVar("T")
 
 
 class Gatherer:
-    """Loads and caches the facts of every target, keyed by (target, what)."""
+    """Loads and caches the facts of every target's files, keyed by (what, file, ...)."""
 
     def __init__(
         self, hosts: HostGatherer | None = None, pages: PageGatherer | None = None
     ) -> None:
-        self._cache: dict[tuple[str, str], object] = {}
+        self._cache: dict[tuple[object, ...], object] = {}
         self.hosts = hosts or HostGatherer(datetime.now(UTC), timeout=5.0)
         self.pages = pages or PageGatherer(timeout=self.hosts.timeout)
 
-    def _once(self, target: Target, what: str, load: Callable[[], T]) -> T:
-        key = (target.name, what)
+    def _once(self, key: tuple[object, ...], load: Callable[[], T]) -> T:
         if key not in self._cache:
             try:
                 self._cache[key] = load()
@@ -70,7 +71,7 @@ class Gatherer:
         """The target's CSR file, however badly framed (csr-format judges the framing)."""
         assert target.csr is not None
         path = target.csr
-        return self._once(target, "csr", lambda: load_csr(path))
+        return self._once(("csr", path), lambda: load_csr(path))
 
     def decoded_csr(self, target: Target) -> CsrFacts:
         """The CSR, when it decodes; ArtifactError says why not."""
@@ -83,7 +84,7 @@ class Gatherer:
         """The target's server certificate file."""
         assert target.certificate is not None
         path = target.certificate
-        return self._once(target, "certificate", lambda: load_certificate(path))
+        return self._once(("certificate", path), lambda: load_certificate(path))
 
     # --- cert.zip, chain files, private key, PKCS#12 (manual 5.3-5.10) ---------------------
 
@@ -91,7 +92,7 @@ class Gatherer:
         """The target's cert.zip, read in memory."""
         assert target.bundle is not None
         path = target.bundle
-        return self._once(target, "bundle", lambda: load_bundle(path))
+        return self._once(("bundle", path), lambda: load_bundle(path))
 
     def bundle_server(self, target: Target) -> CertificateFacts:
         """The certificate in the bundle's server.cer; ArtifactError when there is none."""
@@ -117,7 +118,7 @@ class Gatherer:
         """Every certificate of the target's ``chain`` files, in list order."""
         files = target.chain
         return self._once(
-            target, "chain", lambda: tuple(c for p in files for c in load_certificates(p))
+            ("chain", *files), lambda: tuple(c for p in files for c in load_certificates(p))
         )
 
     def private_key(self, target: Target) -> KeyFacts:
@@ -125,7 +126,8 @@ class Gatherer:
         assert target.private_key is not None
         path = target.private_key
         password = PasswordSource(target.private_key_password_env, "private_key_password_env")
-        return self._once(target, "private_key", lambda: load_private_key(path, password))
+        key = ("private_key", path, target.private_key_password_env)
+        return self._once(key, lambda: load_private_key(path, password))
 
     def pfx(self, target: Target) -> PfxFacts:
         """The target's PKCS#12 file, opened with its password."""
@@ -133,14 +135,15 @@ class Gatherer:
         path = target.pfx
         password = PasswordSource(target.pfx_password_env, "pfx_password_env")
         return self._once(
-            target, "pfx", lambda: pfx_facts(self._pfx_bytes(target), pfx_source(path), password)
+            ("pfx", path, target.pfx_password_env),
+            lambda: pfx_facts(self._pfx_bytes(target), pfx_source(path), password),
         )
 
     def _pfx_bytes(self, target: Target) -> bytes:
         """The PFX file, read once for both pfx() and pfx_protection()."""
         assert target.pfx is not None
         path = target.pfx
-        return self._once(target, "pfx bytes", lambda: read_bytes(path))
+        return self._once(("pfx bytes", path), lambda: read_bytes(path))
 
     def pfx_server(self, target: Target) -> CertificateFacts:
         """The PFX's server certificate; ArtifactError when it holds none."""
@@ -159,8 +162,7 @@ class Gatherer:
         assert target.pfx is not None
         path = target.pfx
         return self._once(
-            target,
-            "pfx_protection",
+            ("pfx_protection", path),
             lambda: pfx_protection(self._pfx_bytes(target), pfx_source(path)),
         )
 

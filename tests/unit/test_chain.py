@@ -214,3 +214,30 @@ def test_the_report_evidence_shows_the_path_certificates(chains):
     blocks = evidence_of([path])
     assert len(blocks) == 3
     assert "CN=certgate Lab Secure SSL CA" in blocks[1]
+
+
+def test_a_file_several_targets_name_is_read_once(tmp_path, chains, monkeypatch):
+    """One wildcard certificate and chain file for a fleet: each file is read once per run,
+    whichever target asks first; a file only one target names is still its own."""
+    from certgate.files import gather
+    from certgate.files.certificates import load_certificate
+
+    read: list[str] = []
+    real = load_certificate
+
+    def counting(path):
+        read.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(gather, "load_certificate", counting)
+    pki.write(tmp_path / "wildcard.cer", leaf_under(chains.uca).pem)
+    pki.write(tmp_path / "other.cer", leaf_under(chains.uca).pem)
+    targets = [
+        Target(name=f"site-{i}", policy=Policy(), certificate=tmp_path / "wildcard.cer")
+        for i in range(3)
+    ] + [Target(name="other", policy=Policy(), certificate=tmp_path / "other.cer")]
+    gatherer = Gatherer()
+    found = [gatherer.certificate(t) for t in targets]
+    assert read == ["wildcard.cer", "other.cer"]
+    assert found[0] is found[1] is found[2]
+    assert found[3].sha256 != found[0].sha256
