@@ -102,7 +102,13 @@ def make_chains(folder: Path, site: IssuerSite) -> dict[str, Path]:
     made.issue(folder, "sha1", subject, "uca", digest="sha1", extensions=ext, days=397)
     made.issue(folder, "rsa1024", subject, "uca", newkey="rsa:1024", extensions=ext, days=397)
     made.issue(folder, "tier4", subject, "uca2", extensions=ext, days=397)
-    sent = {"sha1": ("sha1", "uca"), "rsa1024": ("rsa1024", "uca"), "tier4": ("tier4", "uca2")}
+    sent: dict[str, tuple[str, ...]] = {
+        "sha1": ("sha1", "uca"),
+        "rsa1024": ("rsa1024", "uca"),
+        "tier4": ("tier4", "uca2"),
+    }
+    sent["tier4-swapped"] = ("tier4", "uca1", "uca2")  # both intermediates, upper one first
+    (folder / "tier4-swapped.key").write_bytes((folder / "tier4.key").read_bytes())
     for case, names in sent.items():
         (folder / f"{case}.chain.pem").write_bytes(
             b"".join((folder / f"{n}.cer").read_bytes() for n in names)
@@ -251,3 +257,34 @@ def test_audit_judges_served_chains_as_openssl_verify_does(served, audit):
     assert tier4["outcome"] == "failed"
     assert "manual 6.1" in tier4["message"]
     assert "Trusted Root Certification Authorities" in tier4["message"]
+
+
+# --- the one handshake agrees with sslyze's certificate scan on chains openssl made -------------
+
+
+@pytest.mark.parametrize("case", ["sha1", "rsa1024", "tier4", "tier4-swapped"])
+def test_one_handshake_finds_what_sslyzes_certificate_scan_finds(served: Served, case: str):
+    """certgate's own handshake and path validation (hosts/probe.py, stores.validate) give the
+    facts sslyze's CERTIFICATE_INFO gives for the same openssl-made chain: the chain as sent,
+    its order (tier4-swapped: sslyze says not in order), every trust verdict and reason.
+    Independent verdict: sslyze's scan; openssl verify's verdicts on the same chains are
+    asserted by the tests above."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from certgate.hosts.stores import prepare_trust
+
+    endpoint = served.endpoint(case)
+    ours = scanned(served, case, offline=True)[case]
+    trust = prepare_trust([served.folder / "root.cer"], served.folder)
+    results = scan._run_sslyze([endpoint], {endpoint: trust}, TIMEOUT, lambda e, f: None)
+    result = results[endpoint]
+    assert result is not None
+    assert result.scan_result is not None
+    certinfo = result.scan_result.certificate_info.result
+    assert certinfo is not None
+    sslyze_order = certinfo.certificate_deployments[0].received_chain_has_valid_order
+    assert ours.chain_order_ok is sslyze_order is (case != "tier4-swapped")
+    fetcher = IssuerFetcher(TIMEOUT, True)
+    by_sslyze = scan._from_result(endpoint, result, trust, datetime.now(UTC), fetcher)
+    assert replace(ours, attempts=()) == replace(by_sslyze, attempts=())
