@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.audit import REPO, Audit, demo_targets, project, run
+from tests.support.audit import Audit, checkout_env, demo_targets, project, run
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +51,7 @@ def _merge(folder: Path, reports: Path, *files: Path) -> subprocess.CompletedPro
         text=True,
         timeout=300,
         check=False,
-        env={**os.environ, "PYTHONPATH": str(REPO)},  # this checkout's certgate, as run() does
+        env=checkout_env(),
     )
 
 

@@ -63,18 +63,17 @@ def project(folder: Path, targets_yaml: str) -> Path:
     return folder
 
 
+def checkout_env() -> dict[str, str]:
+    """This environment, with this checkout's certgate first on the path: a subprocess
+    imports it, not whichever one the interpreter has installed (a second worktree's
+    self-tests must run that worktree's code)."""
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path}
+
+
 def run(folder: Path, *args: str, env: dict[str, str] | None = None) -> Audit:
     """Run ``pytest`` in ``folder`` in a subprocess, as an administrator would."""
-    # The certgate of this checkout, not whichever one the interpreter has installed (a second
-    # worktree's self-tests must audit with that worktree's code).
-    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-    environment = {
-        **os.environ,
-        "CI": "true",
-        "COLUMNS": "200",
-        "PYTHONPATH": path,
-        **(env or {}),
-    }
+    environment = {**checkout_env(), "CI": "true", "COLUMNS": "200", **(env or {})}
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=folder,
