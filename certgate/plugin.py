@@ -27,6 +27,7 @@ from certgate.hosts.gather import UNRESOLVED, HostGatherer, hardened_port
 from certgate.inventory import Inventory, InventoryError, load_inventory
 from certgate.items import ItemRef, facts_fixtures, item_refs, resolve
 from certgate.pages.fetch import PageGatherer
+from certgate.protocol import ItemProtocol, arguments
 from certgate.report.changes import CompareError, EarlierRun, load_earlier
 from certgate.report.evidence import hardening_evidence
 from certgate.report.progress import ScanProgress
@@ -105,6 +106,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="K/N",
         help="audit only shard K of N: every N-th target of the inventory, from the K-th "
         "(merge the shards' results.json with python -m certgate.merge)",
+    )
+    group.addoption(
+        "--item-protocol",
+        choices=("certgate", "pytest"),
+        default="certgate",
+        help="how check items run: in one step (certgate, the default; certgate/protocol.py) "
+        "or through pytest's setup, call and teardown hooks (pytest)",
     )
     parser.addini(
         "certgate_targets",
@@ -219,6 +227,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(
         Recorder(config.stash[RESULTS], config.stash[GATHERER].hosts), "certgate-results"
     )
+    config.pluginmanager.register(ItemProtocol(item_funcargs, SESSION_VALUES), "certgate-protocol")
     if config.pluginmanager.hasplugin("html"):
         from certgate.report.html import HtmlReport
 
@@ -527,13 +536,31 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    """The item's facts in place of its ItemRef arguments (pytest's own item protocol)."""
+    yield
+    funcargs = getattr(item, "funcargs", None)
+    if ITEM_REF in item.stash and funcargs is not None:
+        _facts_in(item, funcargs)
+
+
+def item_funcargs(item: pytest.Function) -> dict[str, object]:
+    """Every argument of a check item, for certgate's one-step protocol (certgate/protocol.py):
+    its parameters with facts in place of its ItemRefs, and the session values it takes."""
+    params = item.callspec.params
+    funcargs = {
+        name: params[name] if name in params else item.config.stash[SESSION_VALUES[name]]
+        for name in arguments(item)
+    }
+    _facts_in(item, funcargs)
+    return funcargs
+
+
+def _facts_in(item: pytest.Item, funcargs: dict[str, object]) -> None:
     """The item's facts in place of its ItemRef arguments, gathered once per target and
     shared by every item that needs them; an artifact that cannot be read makes the item an
     error (its setup failed), with the one-line reason."""
-    yield
     ref = item.stash.get(ITEM_REF, None)
-    funcargs = getattr(item, "funcargs", None)
-    if ref is None or funcargs is None:
+    if ref is None:
         return
     gatherer = item.config.stash[GATHERER]
     for name, value in funcargs.items():
@@ -579,6 +606,14 @@ expected = _facts_fixture("expected")
 addresses = _facts_fixture("addresses")
 page = _facts_fixture("page")
 hardening = _facts_fixture("hardening")
+
+
+# The session-wide values a check can take, by argument name (fixtures below, and
+# certgate's one-step protocol).
+SESSION_VALUES: dict[str, pytest.StashKey[object]] = {
+    "audited": AUDITED,  # type: ignore[dict-item]
+    "now": NOW,  # type: ignore[dict-item]
+}
 
 
 @pytest.fixture(scope="session")

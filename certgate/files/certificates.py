@@ -8,8 +8,10 @@ what it holds; no file content is ever echoed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 from cryptography import x509
@@ -168,18 +170,34 @@ def certificate_from_der(data: bytes, source: str) -> CertificateFacts:
 
 def certificate_facts(cert: x509.Certificate, source: str) -> CertificateFacts:
     """Facts of a decoded certificate; a part cryptography refuses is read leniently or
-    named as unreadable (SPEC §2.1), never the whole certificate lost."""
+    named as unreadable (SPEC §2.1), never the whole certificate lost.
+
+    A fleet's servers send the same intermediates, and a server's leaf is both sent and
+    validated: each certificate is decoded once (:func:`_decoded`), then named by source.
+    """
+    facts = _decoded(cert)
+    return replace(
+        facts,
+        source=source,
+        subject=replace(facts.subject, source=source),
+        key=replace(facts.key, source=source),
+    )
+
+
+@functools.lru_cache(maxsize=2048)  # certificates are hashed and compared by their DER
+def _decoded(cert: x509.Certificate) -> CertificateFacts:
+    """The facts of one certificate, not yet named by where it was found."""
     parts = extension_parts(cert)
     der_bytes = cert.public_bytes(serialization.Encoding.DER)
     oid = cert.signature_algorithm_oid
     return CertificateFacts(
-        source=source,
-        subject=subject_facts(cert.subject, source, parts.dns_names, parts.san_problem),
+        source="",
+        subject=subject_facts(cert.subject, "", parts.dns_names, parts.san_problem),
         issuer=cert.issuer.rfc4514_string(),
         serial=format(cert.serial_number, "X"),
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
-        key=certificate_key_facts(cert, source),
+        key=certificate_key_facts(cert, ""),
         ca=parts.ca,
         self_issued=cert.subject == cert.issuer,
         sha256=hashlib.sha256(der_bytes).hexdigest().upper(),

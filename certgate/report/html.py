@@ -143,11 +143,14 @@ class HtmlReport:
 
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
         # a collection error's row is a CollectReport, which has no user properties
-        props = {k: str(v) for k, v in getattr(report, "user_properties", ())}
         verdict: tuple[Outcome, str] | None = getattr(report, "certgate", None)
         if self.fleet and verdict is not None and verdict[0] is Outcome.PASSED:
             cells.clear()  # counted, not listed (FLEET_ITEMS)
             return
+        if _unshown_phase(report):
+            cells.clear()  # pytest-html adds no row for it: no need to build one
+            return
+        props = {k: str(v) for k, v in getattr(report, "user_properties", ())}
         key = cells[0].split(">", 1)[1].rsplit("<", 1)[0]  # pytest-html's own word
         if verdict is not None:
             outcome = verdict[0]
@@ -219,6 +222,18 @@ class HtmlReport:
             parts.extend(evidence_of(list(getattr(item, "funcargs", {}).values())))
         report.extras = [*getattr(report, "extras", []), extras.html("".join(parts))]  # type: ignore[attr-defined]
         return report
+
+
+def _unshown_phase(report: pytest.TestReport) -> bool:
+    """A passed setup or teardown of a certgate item, with nothing captured: pytest-html
+    lists no row for it (only a call, or a setup or teardown that did not pass) and appends
+    no teardown log when there is none, so building its row would be wasted work."""
+    return (
+        getattr(report, "when", "call") in ("setup", "teardown")
+        and report.passed
+        and not report.sections
+        and any(k == "control" for k, _ in report.user_properties)
+    )
 
 
 def _subject(report: pytest.TestReport) -> str:

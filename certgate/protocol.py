@@ -1,0 +1,147 @@
+"""certgate's item protocol: a check item run in one step, reported the way pytest reports it.
+
+pytest runs every item through its setup, call and teardown hooks: fixtures resolved and torn
+down, output and logs captured per phase, skip marks evaluated. A certgate check needs none of
+that. Its arguments are its target's facts, gathered once per target before the first item,
+and it only reads them. At fleet size (12,600 items for 1,000 addresses) pytest's per-phase
+machinery was most of the item phase (bench/README.md).
+
+So, through pytest's ``pytest_runtest_protocol`` hook (the one pytest-xdist and
+pytest-rerunfailures take over), certgate runs a check item itself:
+
+- setup: the item's facts in place of its parameters (:func:`certgate.plugin.item_funcargs`);
+  an artifact that cannot be read makes the setup fail, as under pytest's protocol;
+- call: ``item.runtest()``, i.e. pytest's ``pytest_pyfunc_call`` hooks (certgate's own turns a
+  warning-level finding into a ComplianceWarning);
+- teardown: nothing to tear down.
+
+Each phase's report is made by pytest's ``pytest_runtest_makereport`` hooks and logged with
+``pytest_runtest_logreport``, so the terminal, junit.xml, report.html, results.json and any
+other plugin get the same three reports as under pytest's protocol. pytest's warnings plugin
+wraps the protocol hook, so ``-W`` and ``filterwarnings`` apply per item as before.
+
+pytest's own protocol still runs an item when something asks for what it gives: a fixture the
+check does not take from certgate (an autouse fixture of a conftest.py), a skip or xfail mark,
+a plugin outside pytest and certgate hooking into the phases (pytest-timeout, for example),
+``--pdb``, ``--trace`` or ``--setup-show``/``--setup-only``/``--setup-plan``; and for every
+item under ``--item-protocol=pytest``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import pytest
+
+from certgate.stash import ITEM_CONTROL
+
+PHASE_HOOKS = ("pytest_runtest_setup", "pytest_runtest_call", "pytest_runtest_teardown")
+# Besides certgate's own, only pytest's plugins may hook into the phases; what the one-step
+# protocol does without theirs: fixtures (runner; a plain check takes none), output capture
+# (capture; checks print nothing), skip and xfail marks (skipping; marked items go pytest's way).
+OWN_PHASE_PLUGINS = frozenset({"certgate.plugin"})
+SKIP_MARKS = frozenset({"skip", "skipif", "xfail"})
+_RERAISE = (pytest.exit.Exception, KeyboardInterrupt)
+
+Funcargs = Callable[[pytest.Function], dict[str, object]]
+
+
+class ItemProtocol:
+    """Runs certgate's check items in one step when nothing in the run asks for more."""
+
+    def __init__(self, funcargs: Funcargs, session_values: Mapping[str, object]) -> None:
+        self.funcargs = funcargs
+        self.known_names = frozenset(session_values)
+        self.enabled = True
+        self.reason = ""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Decided once per run: the options and plugins that need pytest's own protocol."""
+        self.reason = pytest_protocol_reason(session.config)
+        self.enabled = not self.reason
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> bool | None:
+        if not (self.enabled and isinstance(item, pytest.Function) and self.plain(item)):
+            return None  # pytest's own protocol
+        run_in_one_step(item, self.funcargs)
+        return True
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.reason:
+            terminalreporter.line(
+                f"certgate: items ran through pytest's own protocol ({self.reason})"
+            )
+
+    def plain(self, item: pytest.Function) -> bool:
+        """A check item that takes only certgate's parameters and session values, unmarked."""
+        if ITEM_CONTROL not in item.stash:
+            return False
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        if any(n not in params and n not in self.known_names for n in asked_for(item)):
+            return False
+        return not any(mark.name in SKIP_MARKS for mark in item.iter_markers())
+
+
+def asked_for(item: pytest.Function) -> tuple[str, ...]:
+    """The fixtures an item asks for itself: its arguments, autouse and usefixtures ones
+    (pytest's FuncFixtureInfo; ``item.fixturenames`` adds what those depend on)."""
+    return tuple(item._fixtureinfo.initialnames)
+
+
+def arguments(item: pytest.Function) -> tuple[str, ...]:
+    """The check function's own arguments."""
+    return tuple(item._fixtureinfo.argnames)
+
+
+def pytest_protocol_reason(config: pytest.Config) -> str:
+    """Why this run needs pytest's own item protocol, or "" when it does not."""
+    if config.getoption("item_protocol") == "pytest":
+        return "--item-protocol=pytest"
+    for option in ("usepdb", "trace", "setupshow", "setuponly", "setupplan"):
+        if config.getoption(option, False):
+            return f"--{option}"
+    for hook in PHASE_HOOKS:
+        for impl in getattr(config.hook, hook).get_hookimpls():
+            if impl.plugin_name not in OWN_PHASE_PLUGINS and not _is_pytest_own(impl.plugin):
+                return f"plugin {impl.plugin_name} hooks {hook}"
+    return ""
+
+
+def _is_pytest_own(plugin: object) -> bool:
+    """A plugin object defined by pytest itself (its names vary between versions)."""
+    module = getattr(plugin, "__module__", None) or getattr(plugin, "__name__", "")
+    return str(module).startswith("_pytest.")
+
+
+def run_in_one_step(item: pytest.Function, funcargs: Funcargs) -> None:
+    """The item's setup, call and teardown, each reported through pytest's hooks."""
+    ihook = item.ihook
+    ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    try:
+        setup = _phase(item, "setup", lambda: _set_funcargs(item, funcargs))
+        if setup.passed:
+            _phase(item, "call", item.runtest)
+        _phase(item, "teardown", _nothing)
+    finally:
+        item.funcargs = {}  # the facts stay with the gatherer, not with the item
+    ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+
+
+def _phase(item: pytest.Function, when: str, func: Callable[[], object]) -> pytest.TestReport:
+    call = pytest.CallInfo.from_call(func, when=when, reraise=_RERAISE)  # type: ignore[arg-type]
+    report: pytest.TestReport = item.ihook.pytest_runtest_makereport(item=item, call=call)
+    item.ihook.pytest_runtest_logreport(report=report)
+    return report
+
+
+def _set_funcargs(item: pytest.Function, funcargs: Funcargs) -> None:
+    item.funcargs = funcargs(item)
+
+
+def _nothing() -> None:
+    return None

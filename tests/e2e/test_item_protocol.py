@@ -1,0 +1,137 @@
+"""certgate's one-step item protocol (certgate/protocol.py) reports exactly what pytest's own
+protocol reports, and steps aside when a run asks for what only pytest's gives."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from certgate.report.results import stable_nodeid
+from tests.support.audit import Audit, project, run
+
+
+def _run_beside(demo: Audit, reports: str, *args: str) -> Audit:
+    """The demo's project audited again, writing to its own reports folder."""
+    folder = demo.reports.parent
+    return replace(run(folder, *args, "--reports-dir", reports), reports=folder / reports)
+
+
+# The one message that differs between two runs of the demo: how much of a page that never
+# finishes arrived before the 5 s bound.
+_BYTES_READ = re.compile(r"\(\d+ bytes read\)")
+# junit.xml's run-dependent attributes
+_TIMES = re.compile(r' (time|timestamp|hostname)="[^"]*"')
+
+
+def _rows(audit: Audit) -> list[dict[str, object]]:
+    return [
+        {k: _BYTES_READ.sub("(N bytes read)", v) if isinstance(v, str) else v for k, v in r.items()}
+        for r in audit.json["results"]
+    ]
+
+
+def _junit(audit: Audit) -> str:
+    text = (audit.reports / "junit.xml").read_text(encoding="utf-8")
+    return _BYTES_READ.sub("(N bytes read)", _TIMES.sub("", text))
+
+
+def _counts_line(audit: Audit) -> str:
+    return next(line for line in audit.stdout.splitlines()[::-1] if " in " in line)
+
+
+def test_one_step_and_pytest_protocols_report_the_same_demo_audit(demo_audit: Audit):
+    """The demo (files, hosts, pages, warnings, waivers, errors) audited through pytest's own
+    protocol gives the rows, junit.xml and counts the default one-step protocol gave."""
+    by_pytest = _run_beside(demo_audit, "reports-pytest", "--item-protocol=pytest")
+    assert by_pytest.status == demo_audit.status == 1
+    outcomes = {r["outcome"] for r in demo_audit.json["results"]}
+    assert outcomes == {"passed", "failed", "warning", "error"}
+    assert _rows(by_pytest) == _rows(demo_audit)
+    assert _junit(by_pytest) == _junit(demo_audit)
+    assert by_pytest.json["summary"] == demo_audit.json["summary"]
+    assert re.sub(r" in [\d.]+s", "", _counts_line(by_pytest)) == re.sub(
+        r" in [\d.]+s", "", _counts_line(demo_audit)
+    )
+    assert "pytest's own protocol (--item-protocol=pytest)" in by_pytest.stdout
+    assert "own protocol" not in demo_audit.stdout  # the demo ran in one step
+
+
+FILES_ONLY = """\
+targets:
+  - name: good-3tier
+    csr: {lab}/sites/good-3tier/request.csr
+    certificate: {lab}/sites/good-3tier/server.cer
+"""
+
+
+@pytest.fixture
+def files_project(tmp_path: Path, demo_lab: Path) -> Path:
+    return project(tmp_path / "audit", FILES_ONLY.format(lab=demo_lab))
+
+
+def test_an_autouse_fixture_of_the_admins_conftest_runs_for_every_item(files_project: Path):
+    """An autouse fixture (of a plugin the admin gives with -p), which the checks do not take
+    from certgate: pytest's protocol gives it to every item."""
+    (files_project / "adminplugin.py").write_text(
+        "import pytest\n\n"
+        "@pytest.fixture(autouse=True)\n"
+        "def stamp(request):\n"
+        "    with open('stamped.txt', 'a') as out:\n"
+        "        out.write(request.node.nodeid + '\\n')\n",
+        encoding="utf-8",
+    )
+    audit = run(files_project, "-p", "adminplugin")
+    stamped = (files_project / "stamped.txt").read_text(encoding="utf-8").splitlines()
+    assert len(audit.json["results"]) > 3
+    assert sorted(map(stable_nodeid, stamped)) == sorted(r["nodeid"] for r in audit.rows())
+
+
+def test_a_plugin_hooking_a_phase_is_honoured(files_project: Path):
+    """A plugin with a pytest_runtest_call hook: every item goes pytest's way,
+    the hook sees every item, and the terminal says why."""
+    (files_project / "adminplugin.py").write_text(
+        "def pytest_runtest_call(item):\n"
+        "    with open('called.txt', 'a') as out:\n"
+        "        out.write(item.nodeid + '\\n')\n",
+        encoding="utf-8",
+    )
+    audit = run(files_project, "-p", "adminplugin")
+    called = (files_project / "called.txt").read_text(encoding="utf-8").splitlines()
+    assert sorted(map(stable_nodeid, called)) == sorted(r["nodeid"] for r in audit.rows())
+    assert "pytest's own protocol (plugin " in audit.stdout
+    assert "hooks pytest_runtest_call)" in audit.stdout
+
+
+def test_a_skip_mark_added_by_a_plugin_skips_the_item(files_project: Path):
+    (files_project / "adminplugin.py").write_text(
+        "import pytest\n\n"
+        "def pytest_collection_modifyitems(items):\n"
+        "    for item in items:\n"
+        "        if 'rsa_2048' in item.nodeid:\n"
+        "            item.add_marker(pytest.mark.skip(reason='not today'))\n",
+        encoding="utf-8",
+    )
+    audit = run(files_project, "-p", "adminplugin", "-rs")
+    assert "SKIPPED" in audit.stdout
+    assert "not today" in audit.stdout
+    assert not audit.rows("rsa-2048")  # a skipped item is not judged
+
+
+def test_warnings_stay_strict_in_one_step(demo_audit: Audit):
+    """-W error::certgate.ComplianceWarning turns the demo's warnings into failures in the
+    one-step protocol too (pytest's warnings plugin wraps it)."""
+    strict = _run_beside(demo_audit, "reports-strict", "-W", "error::certgate.ComplianceWarning")
+    warned = {
+        (r["target"], r["control"], r["subject"])
+        for r in demo_audit.rows()
+        if r["outcome"] == "warning"
+    }
+    assert warned
+    now_failed = {
+        (r["target"], r["control"], r["subject"]) for r in strict.rows() if r["outcome"] == "failed"
+    }
+    assert warned <= now_failed
+    assert "own protocol" not in strict.stdout

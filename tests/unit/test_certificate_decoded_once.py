@@ -1,0 +1,32 @@
+"""A certificate seen in many places (a fleet's shared intermediates, a leaf both sent and
+validated) is decoded once and named by each place it was found in."""
+
+from __future__ import annotations
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from certgate.files import certificates
+from certgate.files.certificates import certificate_facts
+from certgate.lab import demo
+
+
+def test_the_same_certificate_from_two_sources_differs_only_in_its_source(
+    chains: demo.Chains,
+):
+    der = chains.root.cert.public_bytes(serialization.Encoding.DER)
+    one = certificate_facts(x509.load_der_x509_certificate(der), "127.0.0.1:443 sent #2")
+    other = certificate_facts(x509.load_der_x509_certificate(der), "chain.p7b #1")
+    assert (one.source, one.subject.source, one.key.source) == ("127.0.0.1:443 sent #2",) * 3
+    assert (other.source, other.subject.source, other.key.source) == ("chain.p7b #1",) * 3
+    assert one.sha256 == other.sha256
+    assert one.subject.attributes == other.subject.attributes
+    assert one.pem == other.pem
+
+
+def test_a_certificate_is_decoded_once_however_many_places_send_it(chains: demo.Chains):
+    certificates._decoded.cache_clear()
+    for n in range(50):
+        certificate_facts(chains.uca.cert, f"127.0.0.{n}:443 sent #2")
+    info = certificates._decoded.cache_info()
+    assert (info.misses, info.hits) == (1, 49)
