@@ -28,6 +28,7 @@ from certgate.inventory import Inventory, InventoryError, load_inventory
 from certgate.items import ItemRef, facts_fixtures, item_refs, resolve
 from certgate.pages.fetch import PageGatherer
 from certgate.protocol import ItemProtocol, arguments
+from certgate.quick_exit import at_python_exit
 from certgate.report.changes import CompareError, EarlierRun, load_earlier
 from certgate.report.evidence import hardening_evidence
 from certgate.report.progress import ScanProgress
@@ -186,6 +187,16 @@ def _names_no_tests(config: pytest.Config) -> bool:
 
 def _active(config: pytest.Config) -> bool:
     return config.stash.get(ACTIVE, False)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> Generator[None, object, object]:
+    """An audit run by the pytest command ends without Python freeing every object
+    (certgate/quick_exit.py)."""
+    status = yield
+    if _active(config):
+        at_python_exit(status)
+    return status
 
 
 @pytest.hookimpl(tryfirst=True)

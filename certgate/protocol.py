@@ -30,6 +30,7 @@ item under ``--item-protocol=pytest``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 import pytest
 
@@ -54,6 +55,22 @@ class ItemProtocol:
         self.known_names = frozenset(session_values)
         self.enabled = True
         self.reason = ""
+        self._running: pytest.Item | None = None  # the item in one step now
+        self._keywords: dict[str, Literal[1]] = {}  # its keywords, for its three reports
+        self._where: dict[object, tuple[str, int | None]] = {}  # a check's file and line
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_itemcollected(self, item: pytest.Item) -> None:
+        """Every item of one check function has the same file and line: found once, not
+        once per item (pytest's ``location`` reads the function's source position)."""
+        function = getattr(item, "function", None)
+        if not isinstance(item, pytest.Function) or function is None:
+            return
+        where = self._where.get(function)
+        if where is None:
+            self._where[function] = item.location[:2]
+        else:  # pytest's own cached value, computed the same way
+            item.__dict__["location"] = (*where, item.getmodpath())
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -67,8 +84,35 @@ class ItemProtocol:
     ) -> bool | None:
         if not (self.enabled and isinstance(item, pytest.Function) and self.plain(item)):
             return None  # pytest's own protocol
-        run_in_one_step(item, self.funcargs)
+        self._running, self._keywords = item, dict.fromkeys(item.keywords, 1)
+        try:
+            run_in_one_step(item, self.funcargs)
+        finally:
+            self._running = None
         return True
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> pytest.TestReport | None:
+        """A phase of an item in one step that raised nothing: pytest's TestReport as
+        ``TestReport.from_item_and_call`` makes it (nothing captured: no capture ran), with
+        the item's keywords listed once for its three reports. Anything raised: pytest's."""
+        if item is not self._running or call.excinfo is not None:
+            return None
+        return pytest.TestReport(
+            item.nodeid,
+            item.location,
+            self._keywords,
+            "passed",
+            None,
+            call.when,  # type: ignore[arg-type]
+            (),
+            call.duration,
+            call.start,
+            call.stop,
+            item.user_properties,
+        )
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.reason:
@@ -120,22 +164,24 @@ def _is_pytest_own(plugin: object) -> bool:
 
 def run_in_one_step(item: pytest.Function, funcargs: Funcargs) -> None:
     """The item's setup, call and teardown, each reported through pytest's hooks."""
-    ihook = item.ihook
+    ihook = item.ihook  # looked up once: pytest finds it by the item's path on every access
     ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
     try:
-        setup = _phase(item, "setup", lambda: _set_funcargs(item, funcargs))
+        setup = _phase(item, ihook, "setup", lambda: _set_funcargs(item, funcargs))
         if setup.passed:
-            _phase(item, "call", item.runtest)
-        _phase(item, "teardown", _nothing)
+            _phase(item, ihook, "call", item.runtest)
+        _phase(item, ihook, "teardown", _nothing)
     finally:
         item.funcargs = {}  # the facts stay with the gatherer, not with the item
     ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
 
 
-def _phase(item: pytest.Function, when: str, func: Callable[[], object]) -> pytest.TestReport:
+def _phase(
+    item: pytest.Function, ihook: Any, when: str, func: Callable[[], object]
+) -> pytest.TestReport:
     call = pytest.CallInfo.from_call(func, when=when, reraise=_RERAISE)  # type: ignore[arg-type]
-    report: pytest.TestReport = item.ihook.pytest_runtest_makereport(item=item, call=call)
-    item.ihook.pytest_runtest_logreport(report=report)
+    report: pytest.TestReport = ihook.pytest_runtest_makereport(item=item, call=call)
+    ihook.pytest_runtest_logreport(report=report)
     return report
 
 

@@ -1,0 +1,74 @@
+"""An audit run by the pytest command ends itself once everything is written
+(certgate/quick_exit.py): the same exit status and output, every exit handler run; a program
+that calls pytest.main() ends as it chooses."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.audit import checkout_env, project, run
+
+ONE_TARGET = """\
+targets:
+  - name: good-3tier
+    csr: {lab}/sites/good-3tier/request.csr
+    certificate: {lab}/sites/good-3tier/server.cer
+  - name: expired
+    certificate: {lab}/sites/expired/server.cer
+"""
+
+GOODBYE = """\
+import atexit
+
+def _goodbye():
+    print("goodbye from the admin's plugin", flush=False)
+
+atexit.register(_goodbye)
+"""
+
+
+@pytest.fixture
+def folder(tmp_path: Path, demo_lab: Path) -> Path:
+    made = project(tmp_path / "audit", ONE_TARGET.format(lab=demo_lab))
+    (made / "goodbye.py").write_text(GOODBYE, encoding="utf-8")
+    return made
+
+
+@pytest.mark.parametrize(
+    ("selection", "status"), [("good-3tier and rsa_2048", 0), ("expired", 1), ("nil", 5)]
+)
+def test_the_pytest_command_keeps_its_status_and_every_exit_handler(
+    folder: Path, selection: str, status: int
+):
+    audit = run(folder, "-p", "goodbye", "-k", selection)
+    assert audit.status == status
+    # an exit handler registered before the audit's runs, and what it printed is flushed
+    assert audit.stdout.rstrip().endswith("goodbye from the admin's plugin")
+    if status != 5:
+        assert audit.json["summary"]
+
+
+def test_a_program_calling_pytest_main_ends_as_it_chooses(folder: Path):
+    script = folder / "gate.py"
+    script.write_text(
+        "import sys, pytest\n"
+        "code = pytest.main(['-q', '-k', 'expired'])\n"
+        "print('the program goes on after pytest.main:', int(code))\n"
+        "sys.exit(7)\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=folder,
+        env=checkout_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "the program goes on after pytest.main: 1" in done.stdout
+    assert done.returncode == 7
