@@ -9,7 +9,7 @@ file is escaped; nothing here ever reads a private key or a password.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -73,6 +73,8 @@ class HtmlReport:
     @pytest.hookimpl(trylast=True)  # after -k and --shard have deselected
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.fleet = len(session.items) > FLEET_ITEMS
+        if self.fleet:
+            _feed_listed_only(session.config.pluginmanager)
 
     @property
     def _results(self) -> Results:
@@ -222,6 +224,52 @@ class HtmlReport:
             parts.extend(evidence_of(list(getattr(item, "funcargs", {}).values())))
         report.extras = [*getattr(report, "extras", []), extras.html("".join(parts))]  # type: ignore[attr-defined]
         return report
+
+
+def _feed_listed_only(plugins: pytest.PytestPluginManager) -> None:
+    """At fleet size, pytest-html is given the reports of the items its table lists (every
+    item but a certgate one that passed), not all three reports of every item: it builds and
+    keeps a row's data for each report it gets, and its counts are certgate's anyway
+    (``_count_certgate_outcomes``). Its hook is swapped by registering it again."""
+    from pytest_html.basereport import BaseReport
+
+    for plugin in plugins.get_plugins():
+        hook = getattr(plugin, "pytest_runtest_logreport", None)
+        if isinstance(plugin, BaseReport) and not hasattr(hook, "listed_only"):
+            name = plugins.get_name(plugin)
+            plugins.unregister(plugin)
+            plugin.pytest_runtest_logreport = listed_only(plugin.pytest_runtest_logreport)
+            plugins.register(plugin, name)
+
+
+def listed_only(
+    feed: Callable[[pytest.TestReport], None],
+) -> Callable[[pytest.TestReport], None]:
+    """A ``pytest_runtest_logreport`` that passes an item's reports on at its teardown, and
+    only when the item is listed: pytest-html itself waits for the teardown to make a row."""
+    pending: dict[str, list[pytest.TestReport]] = {}
+
+    @pytest.hookimpl(trylast=True)  # where pytest-html's own hook is called
+    def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+        held = pending.setdefault(report.nodeid, [])
+        held.append(report)
+        if report.when != "teardown":
+            return
+        del pending[report.nodeid]
+        if any(_listed(r) for r in held):
+            for each in held:
+                feed(each)
+
+    pytest_runtest_logreport.listed_only = True  # type: ignore[attr-defined]
+    return pytest_runtest_logreport
+
+
+def _listed(report: pytest.TestReport) -> bool:
+    """Whether a fleet-size results table shows the item of this report."""
+    if not any(k == "control" for k, _ in report.user_properties):
+        return True  # not a certgate item
+    verdict: tuple[Outcome, str] | None = getattr(report, "certgate", None)
+    return not report.passed or (verdict is not None and verdict[0] is not Outcome.PASSED)
 
 
 def _unshown_phase(report: pytest.TestReport) -> bool:
