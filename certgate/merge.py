@@ -38,6 +38,7 @@ from certgate import ComplianceWarning
 from certgate.controls import CATALOGUE
 from certgate.hosts.hardening_evidence import Line
 from certgate.inventory import Inventory, Policy, Target
+from certgate.report.junit import JUnitWriter
 from certgate.report.results import CertificateDate, Outcome, ResultRow, Results
 from certgate.stash import INVENTORY, ITEM_CONTROL, NOW, RESULTS, WAIVERS, WARNED
 from certgate.waivers import WAIVER_CONTROL
@@ -243,8 +244,9 @@ class ReplayItem(pytest.Item):
 class Replay:
     """The pytest plugin of the replay: the rows as items, certgate's report hooks on them."""
 
-    def __init__(self, merged: Merged) -> None:
+    def __init__(self, merged: Merged, reports: Path) -> None:
         self.merged = merged
+        self.reports = reports
 
     def pytest_configure(self, config: pytest.Config) -> None:
         results = self.merged.results
@@ -261,6 +263,7 @@ class Replay:
             from certgate.report.html import HtmlReport
 
             config.pluginmanager.register(HtmlReport(config), "certgate-html")
+        config.pluginmanager.register(JUnitWriter(self.reports / "junit.xml"), "certgate-junit")
 
     def pytest_collection_modifyitems(
         self, session: pytest.Session, items: list[pytest.Item]
@@ -300,14 +303,13 @@ def replay(merged: Merged, reports: Path, pytest_args: Sequence[str] = ()) -> in
         args = [
             *("-c", str(ini), "--rootdir", folder, "-p", "no:cacheprovider"),
             *("--tb=no", "--assert=plain", "-q", "-p", "no:logging", "-p", "no:faulthandler"),
-            f"--junitxml={reports / 'junit.xml'}",
             f"--html={reports / 'report.html'}",
             "--self-contained-html",
             *pytest_args,
             folder,
         ]
         with contextlib.chdir(folder):  # the terminal shows nodeids as an audit does
-            return int(pytest.main(args, plugins=[Replay(merged)]))
+            return int(pytest.main(args, plugins=[Replay(merged, reports)]))
 
 
 # --- command line ------------------------------------------------------------------------------

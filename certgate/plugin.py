@@ -31,6 +31,7 @@ from certgate.protocol import ItemProtocol, arguments
 from certgate.quick_exit import at_python_exit
 from certgate.report.changes import CompareError, EarlierRun, load_earlier
 from certgate.report.evidence import hardening_evidence
+from certgate.report.junit import JUnitWriter
 from certgate.report.progress import ScanProgress
 from certgate.report.results import CertificateDate, Outcome, ResultRow, Results, stable_nodeid
 from certgate.stash import (
@@ -322,15 +323,16 @@ def _shipped_checks_display(config: pytest.Config) -> None:
 
 
 def _default_outputs(config: pytest.Config, reports: Path) -> None:
-    """Write report.html and junit.xml under reports/ unless told otherwise."""
+    """Write report.html and junit.xml under reports/ unless told otherwise (junit.xml by
+    certgate/report/junit.py, in pytest's layout)."""
     if config.option.collectonly:
         return  # listing the items audits nothing: keep the last audit's reports
     reports.mkdir(parents=True, exist_ok=True)
     if getattr(config.option, "htmlpath", "unset") is None:
         config.option.htmlpath = str(reports / "report.html")
         config.option.self_contained_html = True
-    if getattr(config.option, "xmlpath", "unset") is None:
-        config.option.xmlpath = str(reports / "junit.xml")
+    if getattr(config.option, "xmlpath", "unset") is None:  # else --junitxml: pytest's writer
+        config.pluginmanager.register(JUnitWriter(reports / "junit.xml"), "certgate-junit")
 
 
 def _load(config: pytest.Config) -> Inventory:
