@@ -16,6 +16,7 @@ One place for what files, PFX backups and served chains all need (SPEC §2.1):
 from __future__ import annotations
 
 import enum
+import functools
 import itertools
 import warnings
 from collections.abc import Mapping, Sequence
@@ -114,8 +115,10 @@ def hash_of(cert: x509.Certificate | x509.CertificateSigningRequest) -> hashes.H
         return None
 
 
+@functools.lru_cache(maxsize=4096)  # a fleet's intermediates are checked once, not per server
 def cert_signature(child: x509.Certificate, issuer: x509.Certificate) -> SignatureCheck:
-    """Whether ``issuer``'s key verifies ``child``'s signature, whatever its hash."""
+    """Whether ``issuer``'s key verifies ``child``'s signature, whatever its hash
+    (certificates hash and compare by their DER: the same pair is the same answer)."""
     key = public_key_of(issuer)
     if key is None:
         return SignatureCheck(Signature.UNCHECKABLE, "the issuer's key type is not supported")
@@ -187,6 +190,7 @@ class Walk:
         return self.anchor is None and self_issued(self.top)
 
 
+@functools.lru_cache(maxsize=4096)
 def self_issued(cert: x509.Certificate) -> bool:
     """Subject and issuer are the same name (a root, or a self-signed leaf)."""
     return cert.subject == cert.issuer

@@ -17,7 +17,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from certgate.hosts.facts import Endpoint, EndpointFacts, EndpointStatus
 
-__all__ = ["Progress", "Served", "down", "probe_all", "resolve"]
+__all__ = ["Progress", "Served", "down", "probe_all", "probe_each", "resolve"]
 
 # Handshakes in flight at once. Each waits on the network most of its time (a 50 ms RTT makes
 # a handshake about 100 ms), so many at once; each one's memory is freed when it closes.
@@ -235,21 +235,28 @@ def ssl_der() -> int:
 def probe_all(
     endpoints: Sequence[Endpoint], timeout: float, progress: Progress
 ) -> dict[Endpoint, Outcome]:
-    """Every endpoint's :data:`Outcome`, all asked at once (``MAX_IN_FLIGHT`` at a time).
+    """Every endpoint's :data:`Outcome`, in the order given (see :func:`probe_each`)."""
+    found = dict(probe_each(endpoints, timeout, progress))
+    return {e: found[e] for e in endpoints}
+
+
+def probe_each(
+    endpoints: Sequence[Endpoint], timeout: float, progress: Progress
+) -> Iterator[tuple[Endpoint, Outcome]]:
+    """Every endpoint's :data:`Outcome` as soon as it is known, all asked at once
+    (``MAX_IN_FLIGHT`` at a time): the caller works on one while the others are in flight.
 
     ``progress(endpoint, True)`` when the endpoint is done with (it cannot be audited),
     ``progress(endpoint, False)`` when it answered TLS."""
     if not endpoints:
-        return {}
+        return
     context, rsa_only = _probe_context(), _rsa_context()
-    found: dict[Endpoint, Outcome] = {}
     with ThreadPoolExecutor(max_workers=min(MAX_IN_FLIGHT, len(endpoints))) as pool:
         futures = {pool.submit(_probe, e, timeout, context, rsa_only): e for e in endpoints}
         for future in as_completed(futures):
             endpoint, outcome = futures[future], future.result()
             progress(endpoint, isinstance(outcome, EndpointFacts))
-            found[endpoint] = outcome
-    return {e: found[e] for e in endpoints}
+            yield endpoint, outcome
 
 
 def down(endpoint: Endpoint, status: EndpointStatus, reason: str) -> EndpointFacts:

@@ -59,7 +59,7 @@ from certgate.hosts.facts import (
 )
 from certgate.hosts.hardening_scan import enumerate_versions, sslyze_commands, with_hardening
 from certgate.hosts.http import http_answer
-from certgate.hosts.probe import Progress, Served, down, probe_all, resolve
+from certgate.hosts.probe import Progress, Served, down, probe_each, resolve
 from certgate.hosts.sslyze_facts import attempt_fact, exception_text, main_deployment
 from certgate.hosts.stores import (
     DEFAULT_TRUST,
@@ -130,17 +130,19 @@ def scan(
                 prepared[spec] = prepare_trust(spec, Path(workdir))
             trusts[endpoint] = prepared[spec]
         facts: dict[Endpoint, EndpointFacts] = {}
-        served: dict[Endpoint, Served] = {}
-        for endpoint, outcome in probe_all(unique, timeout, report).items():
+        unreachable: set[Endpoint] = set()
+        # each answer's facts while the other handshakes are still in flight
+        for endpoint, outcome in probe_each(unique, timeout, report):
             if isinstance(outcome, EndpointFacts):
                 facts[endpoint] = outcome
+                unreachable.add(endpoint)
             elif isinstance(outcome, Served):
-                served[endpoint] = outcome
-        hardened = {e: p for e, p in (hardening or {}).items() if e in unique and e not in facts}
-        for endpoint, outcome in served.items():
-            facts[endpoint] = _served_facts(endpoint, outcome, trusts[endpoint], when, fetcher)
-            if endpoint not in hardened:
-                report(endpoint, True)
+                facts[endpoint] = _served_facts(endpoint, outcome, trusts[endpoint], when, fetcher)
+                if endpoint not in (hardening or {}):
+                    report(endpoint, True)
+        hardened = {
+            e: p for e, p in (hardening or {}).items() if e in unique and e not in unreachable
+        }
         # sslyze: the hardening profile's commands, and the TLS speakers the handshake above
         # could not finish with (sslyze speaks more: SSL 3.0, other key exchanges).
         unshared = [e for e in unique if e not in facts]

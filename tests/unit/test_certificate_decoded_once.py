@@ -6,9 +6,10 @@ from __future__ import annotations
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from certgate import x509 as core
 from certgate.files import certificates
 from certgate.files.certificates import certificate_facts
-from certgate.lab import demo
+from certgate.lab import demo, pki
 
 
 def test_the_same_certificate_from_two_sources_differs_only_in_its_source(
@@ -30,3 +31,17 @@ def test_a_certificate_is_decoded_once_however_many_places_send_it(chains: demo.
         certificate_facts(chains.uca.cert, f"127.0.0.{n}:443 sent #2")
     info = certificates._decoded.cache_info()
     assert (info.misses, info.hits) == (1, 49)
+
+
+def test_a_signature_is_checked_once_per_pair_and_a_look_alike_stays_apart(chains: demo.Chains):
+    """cert_signature is remembered per (certificate, issuer), both compared by DER: the
+    real intermediate and a look-alike with the same name and another key never share."""
+    look_alike = pki.make_intermediate("certgate Lab Secure SSL CA", chains.root)
+    leaf = pki.make_leaf(pki.name(CN="www.example.com.tw"), chains.uca, key=pki.pooled_key())
+    assert look_alike.cert.subject == chains.uca.cert.subject
+    core.cert_signature.cache_clear()
+    for _ in range(20):
+        assert core.cert_signature(leaf.cert, chains.uca.cert).valid is True
+        assert core.cert_signature(leaf.cert, look_alike.cert).valid is False
+    info = core.cert_signature.cache_info()
+    assert (info.misses, info.hits) == (2, 38)
