@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import functools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -172,12 +173,13 @@ class Results:
         """Stamp the end time and write results.json."""
         self.finished = finished
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(
-            json.dumps(self.as_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+        with self.path.open("w", encoding="utf-8") as out:
+            json.dump(self.as_json(lazy=True), out, indent=2, ensure_ascii=False)
+            out.write("\n")
 
-    def as_json(self) -> dict[str, object]:
-        """The whole document."""
+    def as_json(self, lazy: bool = False) -> dict[str, object]:
+        """The whole document; ``lazy``: its rows made one at a time as json writes them
+        (a fleet's 12,600 rows are not all held as dicts and one string at once)."""
         document: dict[str, object] = {
             "certgate": __version__,
             "started": _iso(self.started),
@@ -185,7 +187,7 @@ class Results:
             "as_of": _iso(self.as_of),
             "targets": _display_path(self.targets_file),
             **self.extra,
-            "results": [r.as_json() for r in self.rows],
+            "results": _RowsAsJson(self.rows) if lazy else [r.as_json() for r in self.rows],
             "summary": self.summary(),
             "certificates": [c.as_json(self.as_of) for c in self.certificates.values()],
         }
@@ -193,6 +195,21 @@ class Results:
         if changes is not None:
             document["changes"] = changes.as_json()
         return document
+
+
+class _RowsAsJson(list[dict[str, object]]):
+    """The rows as json's encoder sees a list (it asks its length, then walks it), each
+    row's dict made when the encoder reaches it."""
+
+    def __init__(self, rows: list[ResultRow]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[dict[str, object]]:
+        return (row.as_json() for row in self.rows)
 
 
 def _has_finding(rows: list[ResultRow]) -> bool:
