@@ -29,12 +29,20 @@ item under ``--item-protocol=pytest``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import pytest
 
+from certgate.report.results import stable_nodeid
 from certgate.stash import ITEM_CONTROL
+
+_parse_id: Callable[[str], object] | None
+try:  # pytest 9: a report's nodeid is a parsed NodeId, made from a string on every report
+    from _pytest.nodeid import coerce_node_id as _parse_id
+except ImportError:  # pytest 8: a string
+    _parse_id = None
 
 PHASE_HOOKS = ("pytest_runtest_setup", "pytest_runtest_call", "pytest_runtest_teardown")
 # Besides certgate's own, only pytest's plugins may hook into the phases; what the one-step
@@ -57,8 +65,10 @@ class ItemProtocol:
         self.reason = ""
         self._running: pytest.Item | None = None  # the item in one step now
         self._keywords: dict[str, Literal[1]] = {}  # its keywords, for its three reports
+        self._id: object = ""  # and the id they carry
         self._where: dict[object, tuple[str, int | None]] = {}  # a check's file and line
         self._stats: dict[str, list[object]] = {}  # pytest's terminal's reports, by category
+        self.count_passes_only = False  # no -rp/-rP/-rA: the terminal only counts passes
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_itemcollected(self, item: pytest.Item) -> None:
@@ -80,6 +90,9 @@ class ItemProtocol:
         self.enabled = not self.reason
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         self._stats = getattr(reporter, "stats", {})
+        shown = set(session.config.option.reportchars or "") & {"p", "P", "A"}
+        times = session.config.getini("console_output_style") == "times"
+        self.count_passes_only = not shown and not times
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(
@@ -88,17 +101,27 @@ class ItemProtocol:
         if not (self.enabled and isinstance(item, pytest.Function) and self.plain(item)):
             return None  # pytest's own protocol
         self._running, self._keywords = item, dict.fromkeys(item.keywords, 1)
+        self._id = report_id(item)
         try:
-            run_in_one_step(item, self.funcargs)
+            call = run_in_one_step(item, self.funcargs)
         finally:
             self._running = None
-        # pytest's terminal files every passed setup and teardown report under "", which
-        # it never reads again (its counts and summaries skip that category): two reports
-        # per item kept to the end for nothing, a third of a fleet's reports.
+        self._keep_counts_only(call)
+        return True
+
+    def _keep_counts_only(self, call: pytest.TestReport | None) -> None:
+        """pytest's terminal keeps every report to the end: passed setup and teardown ones
+        under "", which it reads only for their captured output (a one-step item captures
+        none), and passed ones under "passed", which it counts (and lists under ``-rp``,
+        ``-rP``, ``-rA`` or the "times" progress style). At fleet size that was most of the
+        memory the items took (bench/README.md): what nothing reads is dropped, and a passed
+        report stands as :data:`COUNTED_PASS` unless it is to be listed."""
         unread = self._stats.get("")
         if unread:
             unread.clear()
-        return True
+        passed = self._stats.get("passed")
+        if passed and self.count_passes_only and call is not None and passed[-1] is call:
+            passed[-1] = COUNTED_PASS
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(
@@ -109,8 +132,8 @@ class ItemProtocol:
         the item's keywords listed once for its three reports. Anything raised: pytest's."""
         if item is not self._running or call.excinfo is not None:
             return None
-        return pytest.TestReport(
-            item.nodeid,
+        report = pytest.TestReport(
+            self._id,  # type: ignore[arg-type]
             item.location,
             self._keywords,
             "passed",
@@ -120,8 +143,9 @@ class ItemProtocol:
             call.duration,
             call.start,
             call.stop,
-            item.user_properties,
         )
+        report.user_properties = item.user_properties  # the item's own, not a copy each
+        return report
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.reason:
@@ -138,6 +162,25 @@ class ItemProtocol:
         if any(n not in params and n not in self.known_names for n in asked_for(item)):
             return False
         return not any(mark.name in SKIP_MARKS for mark in item.iter_markers())
+
+
+def report_id(item: pytest.Item) -> object:
+    """The id an item's reports carry: certgate's one name for the item (stable_nodeid).
+    Where pytest keeps ids parsed (pytest 9's NodeId), the item's own when it is that name,
+    else parsed once for the item's three reports."""
+    stable = stable_nodeid(item.nodeid)
+    if _parse_id is None:
+        return stable
+    own = getattr(item, "_id", None)
+    if own is None:
+        return _parse_id(stable)
+    if stable == item.nodeid:
+        return own
+    # the same names and parameters under checks/: only the path is new
+    path = stable.partition("::")[0]
+    if dataclasses.is_dataclass(own) and not isinstance(own, type):
+        return dataclasses.replace(own, path=path)
+    return _parse_id(stable)
 
 
 def asked_for(item: pytest.Function) -> tuple[str, ...]:
@@ -171,18 +214,42 @@ def _is_pytest_own(plugin: object) -> bool:
     return str(module).startswith("_pytest.")
 
 
-def run_in_one_step(item: pytest.Function, funcargs: Funcargs) -> None:
-    """The item's setup, call and teardown, each reported through pytest's hooks."""
+class CountedPass:
+    """What pytest's terminal keeps of a passed one-step item it only counts: a passed call
+    report with nothing to show (one shared instance)."""
+
+    nodeid = ""
+    when = "call"
+    outcome = "passed"
+    passed = True
+    failed = False
+    skipped = False
+    count_towards_summary = True
+    sections: tuple[tuple[str, str], ...] = ()
+    user_properties: tuple[tuple[str, object], ...] = ()
+    longrepr = None
+    duration = 0.0
+
+
+COUNTED_PASS = CountedPass()
+
+
+def run_in_one_step(item: pytest.Function, funcargs: Funcargs) -> pytest.TestReport | None:
+    """The item's setup, call and teardown, each reported through pytest's hooks; the call's
+    report (None when the setup failed)."""
+    call = None
     ihook = item.ihook  # looked up once: pytest finds it by the item's path on every access
     ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
     try:
         setup = _phase(item, ihook, "setup", lambda: _set_funcargs(item, funcargs))
         if setup.passed:
-            _phase(item, ihook, "call", item.runtest)
+            call = _phase(item, ihook, "call", item.runtest)
         _phase(item, ihook, "teardown", _nothing)
     finally:
-        item.funcargs = {}  # the facts stay with the gatherer, not with the item
+        # as pytest leaves an item: its facts stay with the gatherer, not with the item
+        item.funcargs = None  # type: ignore[assignment]
     ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return call
 
 
 def _phase(

@@ -1,8 +1,9 @@
 """Frozen facts about live hosts: what one TLS endpoint served, and whether it is trusted.
 
-:mod:`certgate.hosts.scan` produces these (it is the only module that talks to sslyze); the host
-checks (https-binding, chain-served, chain-trusted, served-expected, consistent-addresses)
-read them. Plain values only: no sockets, no sslyze objects, no cryptography objects.
+:mod:`certgate.hosts.scan` produces these (:mod:`certgate.hosts.sslyze_scan` where sslyze
+is needed); the host checks (https-binding, chain-served, chain-trusted, served-expected,
+consistent-addresses) read them. Plain values only: no sockets, no sslyze objects, no
+cryptography objects.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Only endpoints of targets with ``policy.hardening: true`` are audited with it (SPEC §2.2).
 The protocol versions and cipher suites come first, from :mod:`certgate.hosts.suites` (a few
 handshakes per version instead of sslyze's one per suite); :func:`sslyze_commands` then says
-what :mod:`certgate.hosts.scan` queues in the same sslyze request as the certificate scan:
+what :mod:`certgate.hosts.sslyze_scan` queues in the same sslyze request as the certificate scan:
 
 - the single-answer commands (HTTP headers, compression, Heartbleed, CCS, renegotiation) and
   the key-exchange groups (ELLIPTIC_CURVES);

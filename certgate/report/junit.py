@@ -65,14 +65,14 @@ _ATTR_ESCAPES = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Case:
     """One testcase: what the item's reports said, as pytest's writer would write it."""
 
     nodeid: str
     seconds: float = 0.0
     properties: list[tuple[str, object]] = field(default_factory=list)
-    elements: list[str] = field(default_factory=list)  # failure/error/skipped, as XML text
+    elements: tuple[str, ...] = ()  # failure/error/skipped, as XML text (most items: none)
 
     def xml(self) -> str:
         names = pytest_junit.mangle_test_address(self.nodeid)
@@ -139,15 +139,17 @@ class JUnitWriter:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             case = self._case(report.nodeid)
-            case.elements.append(_element("error", "collection failure", str(report.longrepr)))
+            case.elements += (_element("error", "collection failure", str(report.longrepr)),)
         elif report.skipped:
             case = self._case(report.nodeid)
-            case.elements.append(_element("skipped", "collection skipped", str(report.longrepr)))
+            case.elements += (_element("skipped", "collection skipped", str(report.longrepr)),)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         case = self._case(report.nodeid)
         case.seconds += getattr(report, "duration", 0.0)
-        case.elements.extend(outcome_elements(report))
+        found = outcome_elements(report)
+        if found:
+            case.elements += tuple(found)
         if report.when == "teardown":
             case.properties = report.user_properties
 

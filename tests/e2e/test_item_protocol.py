@@ -135,3 +135,17 @@ def test_warnings_stay_strict_in_one_step(demo_audit: Audit):
     }
     assert warned <= now_failed
     assert "own protocol" not in strict.stdout
+
+
+def test_the_terminal_counts_every_pass_and_lists_them_when_asked(files_project: Path):
+    """pytest's terminal keeps only a count of one-step passes, unless -rA (or -rp, -rP) asks
+    it to list them: both runs count as results.json does, and -rA names every pass."""
+    counted = run(files_project)
+    listed = run(files_project, "-rA", "--reports-dir", "reports-listed")
+    passed = [r["nodeid"] for r in counted.rows() if r["outcome"] == "passed"]
+    assert len(passed) >= 5
+    for audit in (counted, listed):
+        assert f"{len(passed)} passed" in _counts_line(audit)
+    shown = {line.split()[1] for line in listed.stdout.splitlines() if line.startswith("PASSED ")}
+    assert shown == set(passed)
+    assert not any(line.startswith("PASSED ") for line in counted.stdout.splitlines())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from certgate.hosts import scan
+from certgate.hosts import scan, sslyze_scan
 from certgate.hosts.aia import IssuerFetcher
 from certgate.hosts.facts import Endpoint, EndpointFacts, TrustProblem
 from certgate.hosts.rules import chain_served_problem
@@ -277,7 +277,7 @@ def test_one_handshake_finds_what_sslyzes_certificate_scan_finds(served: Served,
     endpoint = served.endpoint(case)
     ours = scanned(served, case, offline=True)[case]
     trust = prepare_trust([served.folder / "root.cer"], served.folder)
-    results = scan._run_sslyze([endpoint], {endpoint: trust}, TIMEOUT, lambda e, f: None)
+    results = sslyze_scan.run_sslyze([endpoint], {endpoint: trust}, TIMEOUT, lambda e, f: None)
     result = results[endpoint]
     assert result is not None
     assert result.scan_result is not None
@@ -286,5 +286,5 @@ def test_one_handshake_finds_what_sslyzes_certificate_scan_finds(served: Served,
     sslyze_order = certinfo.certificate_deployments[0].received_chain_has_valid_order
     assert ours.chain_order_ok is sslyze_order is (case != "tier4-swapped")
     fetcher = IssuerFetcher(TIMEOUT, True)
-    by_sslyze = scan._from_result(endpoint, result, trust, datetime.now(UTC), fetcher)
+    by_sslyze = sslyze_scan.from_result(endpoint, result, trust, datetime.now(UTC), fetcher)
     assert replace(ours, attempts=()) == replace(by_sslyze, attempts=())

@@ -13,7 +13,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from certgate.hosts import scan
+from certgate.hosts import scan, sslyze_scan
 from certgate.hosts.facts import (
     AttemptStatus,
     CommandAttempt,
@@ -348,17 +348,17 @@ def test_the_poll_speed_up_still_takes_effect(lab, roots, monkeypatch):
 
     def counting(seconds: float) -> None:
         asked.append(seconds)
-        time.sleep(min(seconds, scan.SSLYZE_POLL_SECONDS))
+        time.sleep(min(seconds, sslyze_scan.SSLYZE_POLL_SECONDS))
 
     monkeypatch.setattr(_mass_scanner, "sleep", time.sleep)  # as sslyze ships it
-    monkeypatch.setattr(scan, "_short_sleep", counting)
+    monkeypatch.setattr(sslyze_scan, "_short_sleep", counting)
     # sslyze scans an endpoint only for the hardening profile (or a server the handshake could
     # not finish with): ask for the profile; its plain-HTTP port is closed here.
     endpoint = lab["good-3tier"].endpoint(HOST)
     scan.scan([endpoint], trust=roots, timeout=TIMEOUT, hardening={endpoint: 9})
     assert vars(_mass_scanner)["sleep"] is counting
     assert asked, "sslyze's scan loop no longer calls the sleep certgate shortens"
-    assert all(seconds >= scan.SSLYZE_POLL_SECONDS for seconds in asked)
+    assert all(seconds >= sslyze_scan.SSLYZE_POLL_SECONDS for seconds in asked)
 
 
 def test_each_scan_command_has_its_attempt(facts):
@@ -384,8 +384,8 @@ def test_one_handshake_finds_what_sslyzes_certificate_scan_finds(
     endpoint = lab[case].endpoint(HOST)
     with tempfile.TemporaryDirectory(prefix="certgate-trust-") as folder:
         trust = prepare_trust(roots, Path(folder))
-        results = scan._run_sslyze([endpoint], {endpoint: trust}, TIMEOUT, lambda e, f: None)
-        by_sslyze = scan._from_result(endpoint, results[endpoint], trust, pki.now(), None)
+        results = sslyze_scan.run_sslyze([endpoint], {endpoint: trust}, TIMEOUT, lambda e, f: None)
+        by_sslyze = sslyze_scan.from_result(endpoint, results[endpoint], trust, pki.now(), None)
     ours = facts[case]
     assert ours.attempts == (CommandAttempt(scan.HANDSHAKE, AttemptStatus.COMPLETED),)
     assert by_sslyze.attempts[0].command == "certificate_info"
