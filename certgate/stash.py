@@ -3,6 +3,7 @@ plugin (which fills them) and the report (which reads them)."""
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from datetime import datetime
 
 import pytest
@@ -11,6 +12,7 @@ from certgate.controls import Control
 from certgate.files.gather import Gatherer
 from certgate.inventory import Inventory
 from certgate.items import ItemRef
+from certgate.report.progress import ScanProgress
 from certgate.report.results import Results
 from certgate.waivers import Waiver
 
@@ -26,3 +28,5 @@ WARNED = pytest.StashKey[str]()  # a warning control's message, on its item
 EMPTY = pytest.StashKey[set[str]]()  # checks no target applies to
 WAIVERS = pytest.StashKey[tuple[Waiver, ...]]()
 AUDITED = pytest.StashKey[frozenset[tuple[str, str]]]()
+# the host scan started while pytest collects (plugin.py), and its progress line
+EARLY_SCAN = pytest.StashKey[tuple[Future[None], ScanProgress]]()

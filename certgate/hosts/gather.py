@@ -1,15 +1,16 @@
 """Gather what hosts serve: resolve every selected host once, scan every address once.
 
-The scan is planned after collection (so ``-k shop`` plans only shop's addresses) and runs
-the first time any host item asks for its facts: one concurrent scan for the whole run.
-sslyze is imported only when the inventory has hosts.
+The scan is planned after collection (so ``-k shop`` plans only shop's addresses), or while
+pytest collects when the run selects every target (certgate/plugin.py); it runs before the
+first test, or the first time any host item asks for its facts: one concurrent scan for the
+whole run. sslyze is imported only when a target needs it (certgate/hosts/sslyze_scan.py).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
 from certgate.errors import ArtifactError
@@ -107,12 +108,29 @@ class HostGatherer:
         return list(dict.fromkeys(e for e, t in self._planned if (e, t) not in self._facts))
 
     def scan_planned(self, progress: Callable[[Endpoint, bool], None] | None = None) -> None:
-        """Scan every planned address not scanned yet. Orchestration.
+        """Scan every planned address not scanned yet. Orchestration."""
+        self._scan_pairs(self._todo(), progress)
 
-        One concurrent scan; only an address that two targets judge against different trust
-        policies needs a second round (a scan judges each address against one policy).
+    def start_scan(self, progress: Callable[[Endpoint, bool], None] | None = None) -> Future[None]:
+        """Scan every planned address not scanned yet in a thread of its own, while the
+        caller goes on (pytest collecting). Nothing may be planned until it is done."""
+        todo = self._todo()
+        scanner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="certgate scan")
+        started = scanner.submit(self._scan_pairs, todo, progress)
+        scanner.shutdown(wait=False)
+        return started
+
+    def _todo(self) -> list[tuple[Endpoint, tuple[str, ...]]]:
+        return [k for k in self._planned if k not in self._facts and k[1] not in self._errors]
+
+    def _scan_pairs(
+        self,
+        todo: list[tuple[Endpoint, tuple[str, ...]]],
+        progress: Callable[[Endpoint, bool], None] | None,
+    ) -> None:
+        """One concurrent scan; only an address that two targets judge against different
+        trust policies needs a second round (a scan judges each address against one policy).
         """
-        todo = [k for k in self._planned if k not in self._facts and k[1] not in self._errors]
         while todo:
             batch: list[tuple[Endpoint, tuple[str, ...]]] = []
             later: list[tuple[Endpoint, tuple[str, ...]]] = []

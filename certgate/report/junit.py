@@ -18,6 +18,7 @@ an item that did not pass, that element as text; the file is written line by lin
 
 from __future__ import annotations
 
+import functools
 import platform
 import time
 from dataclasses import dataclass, field
@@ -43,6 +44,13 @@ def _clean(text: object) -> str:
 
 def _attr(value: object) -> str:
     """An attribute value as ElementTree writes it."""
+    if isinstance(value, str):
+        return _attr_of_text(value)
+    return _attr_of_text(str(value))
+
+
+@functools.lru_cache(maxsize=4096)  # a fleet's properties repeat (controls, sections, targets)
+def _attr_of_text(value: str) -> str:
     text = _clean(value)
     for plain, escaped in _ATTR_ESCAPES:
         text = text.replace(plain, escaped)

@@ -32,6 +32,14 @@ class ScanProgress:
         self.stop = threading.Event()
         self.started = time.monotonic()
 
+    def add(self, planned: list[Endpoint]) -> None:
+        """More addresses to wait for (planned after the scan started)."""
+        with self.lock:
+            fresh = set(planned) - self.pending
+            self.total += len(fresh)
+            self.pending |= fresh
+            self.silent |= fresh
+
     def update(self, endpoint: Endpoint, finished: bool) -> None:
         """An address answered (``finished`` False) or its facts are known (True)."""
         with self.lock:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -180,13 +179,24 @@ class Results:
         """Stamp the end time and write results.json."""
         self.finished = finished
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # The document as json.dumps(indent=2) writes it, its rows written one at a time by
+        # _row_text (a fleet's 12,600 rows are not held as dicts and one string at once, nor
+        # passed through json's pure-Python indenting encoder).
+        text = json.dumps(self.as_json(rows=False), indent=2, ensure_ascii=False)
+        head, _, tail = text.partition(_quoted(_ROWS_GO_HERE))
         with self.path.open("w", encoding="utf-8") as out:
-            json.dump(self.as_json(lazy=True), out, indent=2, ensure_ascii=False)
-            out.write("\n")
+            out.write(head)
+            if not self.rows:
+                out.write("[]")
+            else:
+                out.write("[\n")
+                for n, row in enumerate(self.rows):
+                    out.write(_row_text(row.as_json(), last=n == len(self.rows) - 1))
+                out.write("  ]")
+            out.write(tail + "\n")
 
-    def as_json(self, lazy: bool = False) -> dict[str, object]:
-        """The whole document; ``lazy``: its rows made one at a time as json writes them
-        (a fleet's 12,600 rows are not all held as dicts and one string at once)."""
+    def as_json(self, rows: bool = True) -> dict[str, object]:
+        """The whole document (``rows`` False: a marker where the rows go)."""
         document: dict[str, object] = {
             "certgate": __version__,
             "started": _iso(self.started),
@@ -194,7 +204,7 @@ class Results:
             "as_of": _iso(self.as_of),
             "targets": _display_path(self.targets_file),
             **self.extra,
-            "results": _RowsAsJson(self.rows) if lazy else [r.as_json() for r in self.rows],
+            "results": [r.as_json() for r in self.rows] if rows else _ROWS_GO_HERE,
             "summary": self.summary(),
             "certificates": [c.as_json(self.as_of) for c in self.certificates.values()],
         }
@@ -204,19 +214,22 @@ class Results:
         return document
 
 
-class _RowsAsJson(list[dict[str, object]]):
-    """The rows as json's encoder sees a list (it asks its length, then walks it), each
-    row's dict made when the encoder reaches it."""
+_ROWS_GO_HERE = "\x00certgate results\x00"  # no row can hold it: NUL ends a C string
+_quoted = json.encoder.encode_basestring  # JSON string as json writes it (ensure_ascii False)
 
-    def __init__(self, rows: list[ResultRow]) -> None:
-        super().__init__()
-        self.rows = rows
 
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __iter__(self) -> Iterator[dict[str, object]]:
-        return (row.as_json() for row in self.rows)
+def _row_text(row: dict[str, object], *, last: bool) -> str:
+    """One row at the depth and in the layout ``json.dumps(..., indent=2)`` gives it in the
+    document: each key on its line, a list's items on theirs, ``[]`` when empty."""
+    lines = []
+    for key, value in row.items():
+        if isinstance(value, list):
+            items = ",\n        ".join(_quoted(str(v)) for v in value)
+            shown = f"[\n        {items}\n      ]" if value else "[]"
+        else:
+            shown = _quoted(str(value))
+        lines.append(f"      {_quoted(key)}: {shown}")
+    return "    {\n" + ",\n".join(lines) + ("\n    }\n" if last else "\n    },\n")
 
 
 def _has_finding(rows: list[ResultRow]) -> bool:
