@@ -211,6 +211,17 @@ def test_selection_scans_only_the_selected_target(demo_lab, tmp_path):
     assert {r["target"] for r in audit.json["results"]} == {"host-good-4tier"}
 
 
+def test_a_run_that_deselects_every_item_contacts_no_host(demo_lab, tmp_path):
+    """The scan starts while pytest collects only when nothing is deselected: -m that keeps
+    no item scans nothing."""
+    from tests.support.audit import demo_targets, project, run
+
+    audit = run(project(tmp_path, demo_targets(demo_lab)), "-m", "not certgate_control")
+    assert audit.status == 5
+    assert "scanned" not in audit.stdout
+    assert "certgate: scanning" not in audit.stdout
+
+
 def test_an_audit_where_nothing_answers_never_exits_0(demo_lab, tmp_path):
     from tests.support.audit import demo_targets, project, run
 
