@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from certgate.report.results import stable_nodeid
-from tests.support.audit import Audit, project, run
+from tests.support.audit import Audit, lab_site, project, run
 
 
 def _run_beside(demo: Audit, reports: str, *args: str) -> Audit:
@@ -59,62 +59,62 @@ def test_one_step_and_pytest_protocols_report_the_same_demo_audit(demo_audit: Au
     assert "own protocol" not in demo_audit.stdout  # the demo ran in one step
 
 
-FILES_ONLY = """\
-targets:
-  - name: good-3tier
-    csr: {lab}/sites/good-3tier/request.csr
-    certificate: {lab}/sites/good-3tier/server.cer
-"""
-
-
 @pytest.fixture
 def files_project(tmp_path: Path, demo_lab: Path) -> Path:
-    return project(tmp_path / "audit", FILES_ONLY.format(lab=demo_lab))
+    targets = "targets:\n" + lab_site(demo_lab, "good-3tier", "csr", "certificate")
+    return project(tmp_path / "audit", targets)
+
+
+def _with_plugin(folder: Path, source: str, *args: str) -> Audit:
+    """An audit run with an administrator's plugin (``-p adminplugin``) of this source."""
+    (folder / "adminplugin.py").write_text(source, encoding="utf-8")
+    return run(folder, "-p", "adminplugin", *args)
+
+
+def _written(folder: Path, name: str) -> list[str]:
+    """The nodeids a plugin wrote to ``name``, as certgate names them."""
+    return sorted(map(stable_nodeid, (folder / name).read_text(encoding="utf-8").splitlines()))
 
 
 def test_an_autouse_fixture_of_the_admins_conftest_runs_for_every_item(files_project: Path):
     """An autouse fixture (of a plugin the admin gives with -p), which the checks do not take
     from certgate: pytest's protocol gives it to every item."""
-    (files_project / "adminplugin.py").write_text(
+    audit = _with_plugin(
+        files_project,
         "import pytest\n\n"
         "@pytest.fixture(autouse=True)\n"
         "def stamp(request):\n"
         "    with open('stamped.txt', 'a') as out:\n"
         "        out.write(request.node.nodeid + '\\n')\n",
-        encoding="utf-8",
     )
-    audit = run(files_project, "-p", "adminplugin")
-    stamped = (files_project / "stamped.txt").read_text(encoding="utf-8").splitlines()
     assert len(audit.json["results"]) > 3
-    assert sorted(map(stable_nodeid, stamped)) == sorted(r["nodeid"] for r in audit.rows())
+    assert _written(files_project, "stamped.txt") == sorted(r["nodeid"] for r in audit.rows())
 
 
 def test_a_plugin_hooking_a_phase_is_honoured(files_project: Path):
     """A plugin with a pytest_runtest_call hook: every item goes pytest's way,
     the hook sees every item, and the terminal says why."""
-    (files_project / "adminplugin.py").write_text(
+    audit = _with_plugin(
+        files_project,
         "def pytest_runtest_call(item):\n"
         "    with open('called.txt', 'a') as out:\n"
         "        out.write(item.nodeid + '\\n')\n",
-        encoding="utf-8",
     )
-    audit = run(files_project, "-p", "adminplugin")
-    called = (files_project / "called.txt").read_text(encoding="utf-8").splitlines()
-    assert sorted(map(stable_nodeid, called)) == sorted(r["nodeid"] for r in audit.rows())
+    assert _written(files_project, "called.txt") == sorted(r["nodeid"] for r in audit.rows())
     assert "pytest's own protocol (plugin " in audit.stdout
     assert "hooks pytest_runtest_call)" in audit.stdout
 
 
 def test_a_skip_mark_added_by_a_plugin_skips_the_item(files_project: Path):
-    (files_project / "adminplugin.py").write_text(
+    audit = _with_plugin(
+        files_project,
         "import pytest\n\n"
         "def pytest_collection_modifyitems(items):\n"
         "    for item in items:\n"
         "        if 'rsa_2048' in item.nodeid:\n"
         "            item.add_marker(pytest.mark.skip(reason='not today'))\n",
-        encoding="utf-8",
+        "-rs",
     )
-    audit = run(files_project, "-p", "adminplugin", "-rs")
     assert "SKIPPED" in audit.stdout
     assert "not today" in audit.stdout
     assert not audit.rows("rsa-2048")  # a skipped item is not judged

@@ -8,21 +8,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.support.audit import Audit, project, run
+from tests.support.audit import Audit, lab_site, project, run
 
 _TIMES = re.compile(r' (time|timestamp)="[^"]*"')
 # the one message that differs between two runs of the demo (a page that never finishes)
 _BYTES_READ = re.compile(r"\(\d+ bytes read\)")
 
-TARGETS = """\
-targets:
-  - name: good-3tier
-    csr: {lab}/sites/good-3tier/request.csr
-    certificate: {lab}/sites/good-3tier/server.cer
-  - name: expired
-    certificate: {lab}/sites/expired/server.cer
-  - name: rsa-1024
-    csr: {lab}/sites/rsa-1024/request.csr
+GARBLED = """\
   - name: garbled
     certificate: garbled.cer
 """
@@ -49,7 +41,15 @@ def _same_but_times(ours: Path, pytests: Path) -> None:
 
 
 def test_the_junit_xml_of_every_outcome_is_pytests(tmp_path: Path, demo_lab: Path):
-    folder = project(tmp_path / "audit", TARGETS.format(lab=demo_lab))
+    targets = "targets:\n" + "".join(
+        [
+            lab_site(demo_lab, "good-3tier", "csr", "certificate"),
+            lab_site(demo_lab, "expired", "certificate"),
+            lab_site(demo_lab, "rsa-1024", "csr"),
+            GARBLED,
+        ]
+    )
+    folder = project(tmp_path / "audit", targets)
     (folder / "waivers.yaml").write_text(WAIVERS, encoding="utf-8")
     (folder / "garbled.cer").write_bytes(b"-----BEGIN CERTIFICATE-----\nnot base64\n")
     (folder / "skipper.py").write_text(SKIPPER, encoding="utf-8")

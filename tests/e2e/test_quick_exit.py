@@ -10,16 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.audit import checkout_env, project, run
-
-ONE_TARGET = """\
-targets:
-  - name: good-3tier
-    csr: {lab}/sites/good-3tier/request.csr
-    certificate: {lab}/sites/good-3tier/server.cer
-  - name: expired
-    certificate: {lab}/sites/expired/server.cer
-"""
+from tests.support.audit import checkout_env, lab_site, project, run
 
 GOODBYE = """\
 import atexit
@@ -33,7 +24,8 @@ atexit.register(_goodbye)
 
 @pytest.fixture
 def folder(tmp_path: Path, demo_lab: Path) -> Path:
-    made = project(tmp_path / "audit", ONE_TARGET.format(lab=demo_lab))
+    targets = "targets:\n" + lab_site(demo_lab, "good-3tier", "csr", "certificate")
+    made = project(tmp_path / "audit", targets + lab_site(demo_lab, "expired", "certificate"))
     (made / "goodbye.py").write_text(GOODBYE, encoding="utf-8")
     return made
 

@@ -86,6 +86,17 @@ def run(folder: Path, *args: str, env: dict[str, str] | None = None) -> Audit:
     return Audit(done.returncode, done.stdout, done.stderr, folder / "reports")
 
 
+_LAB_FILES = {"csr": "request.csr", "certificate": "server.cer"}
+
+
+def lab_site(lab: Path, name: str, *parts: str) -> str:
+    """One target of a targets.yaml naming a demo-lab site's own files (``csr``,
+    ``certificate``), for a ``targets:`` list."""
+    lines = [f"  - name: {name}"]
+    lines += [f"    {part}: {lab}/sites/{name}/{_LAB_FILES[part]}" for part in parts]
+    return "\n".join(lines) + "\n"
+
+
 def demo_targets(lab: Path) -> str:
     """The shipped targets.yaml, pointed at a lab folder built elsewhere."""
     text = (REPO / "targets.yaml").read_text(encoding="utf-8")
