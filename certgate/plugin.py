@@ -196,10 +196,17 @@ def _active(config: pytest.Config) -> bool:
 def pytest_cmdline_main(config: pytest.Config) -> Generator[None, object, object]:
     """An audit run by the pytest command ends without Python freeing every object
     (certgate/quick_exit.py)."""
-    status = yield
+    _RUNNING.append(config)
+    try:
+        status = yield
+    finally:
+        _RUNNING.remove(config)
     if _active(config):
-        at_python_exit(status)
+        at_python_exit(status, outermost=not _RUNNING)
     return status
+
+
+_RUNNING: list[pytest.Config] = []  # the pytest runs in progress in this process, outermost first
 
 
 @pytest.hookimpl(tryfirst=True)

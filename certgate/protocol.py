@@ -17,8 +17,11 @@ pytest-rerunfailures take over), certgate runs a check item itself:
 
 Each phase's report is made by pytest's ``pytest_runtest_makereport`` hooks and logged with
 ``pytest_runtest_logreport``, so the terminal, junit.xml, report.html, results.json and any
-other plugin get the same three reports as under pytest's protocol. pytest's warnings plugin
-wraps the protocol hook, so ``-W`` and ``filterwarnings`` apply per item as before.
+other plugin get the same three reports as under pytest's protocol, with one difference:
+nothing is captured per phase (certgate's checks print and log nothing; what a check did
+print would go to pytest's session-wide capture, not into its report's sections). pytest's
+warnings plugin wraps the protocol hook, so ``-W`` and ``filterwarnings`` apply per item as
+before.
 
 pytest's own protocol still runs an item when something asks for what it gives: a fixture the
 check does not take from certgate (an autouse fixture of a conftest.py), a skip or xfail mark,
@@ -68,7 +71,8 @@ class ItemProtocol:
         self._id: object = ""  # and the id they carry
         self._where: dict[object, tuple[str, int | None]] = {}  # a check's file and line
         self._stats: dict[str, list[object]] = {}  # pytest's terminal's reports, by category
-        self.count_passes_only = False  # no -rp/-rP/-rA: the terminal only counts passes
+        self.count_passes_only = False  # no -rp/-rP/-rA/--durations: passes only counted
+        self.keep_phases = False  # --durations: every phase's report is read at the end
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_itemcollected(self, item: pytest.Item) -> None:
@@ -90,9 +94,12 @@ class ItemProtocol:
         self.enabled = not self.reason
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         self._stats = getattr(reporter, "stats", {})
-        shown = set(session.config.option.reportchars or "") & {"p", "P", "A"}
+        option = session.config.option
+        shown = set(option.reportchars or "") & {"p", "P", "A"}
         times = session.config.getini("console_output_style") == "times"
-        self.count_passes_only = not shown and not times
+        durations = getattr(option, "durations", None) is not None
+        self.count_passes_only = not (shown or times or durations)
+        self.keep_phases = durations
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(
@@ -103,7 +110,7 @@ class ItemProtocol:
         self._running, self._keywords = item, dict.fromkeys(item.keywords, 1)
         self._id = report_id(item)
         try:
-            call = run_in_one_step(item, self.funcargs)
+            call = run_in_one_step(item, nextitem, self.funcargs)
         finally:
             self._running = None
         self._keep_counts_only(call)
@@ -113,11 +120,12 @@ class ItemProtocol:
         """pytest's terminal keeps every report to the end: passed setup and teardown ones
         under "", which it reads only for their captured output (a one-step item captures
         none), and passed ones under "passed", which it counts (and lists under ``-rp``,
-        ``-rP``, ``-rA`` or the "times" progress style). At fleet size that was most of the
+        ``-rP``, ``-rA``, the "times" progress style or ``--durations``, which also reads
+        the setup and teardown ones). At fleet size that was most of the
         memory the items took (bench/README.md): what nothing reads is dropped, and a passed
         report stands as :data:`COUNTED_PASS` unless it is to be listed."""
         unread = self._stats.get("")
-        if unread:
+        if unread and not self.keep_phases:
             unread.clear()
         passed = self._stats.get("passed")
         if passed and self.count_passes_only and call is not None and passed[-1] is call:
@@ -132,7 +140,7 @@ class ItemProtocol:
         the item's keywords listed once for its three reports. Anything raised: pytest's."""
         if item is not self._running or call.excinfo is not None:
             return None
-        report = pytest.TestReport(
+        return pytest.TestReport(
             self._id,  # type: ignore[arg-type]
             item.location,
             self._keywords,
@@ -143,9 +151,8 @@ class ItemProtocol:
             call.duration,
             call.start,
             call.stop,
+            item.user_properties,  # copied, as pytest does
         )
-        report.user_properties = item.user_properties  # the item's own, not a copy each
-        return report
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.reason:
@@ -234,7 +241,9 @@ class CountedPass:
 COUNTED_PASS = CountedPass()
 
 
-def run_in_one_step(item: pytest.Function, funcargs: Funcargs) -> pytest.TestReport | None:
+def run_in_one_step(
+    item: pytest.Function, nextitem: pytest.Item | None, funcargs: Funcargs
+) -> pytest.TestReport | None:
     """The item's setup, call and teardown, each reported through pytest's hooks; the call's
     report (None when the setup failed)."""
     call = None
@@ -244,7 +253,7 @@ def run_in_one_step(item: pytest.Function, funcargs: Funcargs) -> pytest.TestRep
         setup = _phase(item, ihook, "setup", lambda: _set_funcargs(item, funcargs))
         if setup.passed:
             call = _phase(item, ihook, "call", item.runtest)
-        _phase(item, ihook, "teardown", _nothing)
+        _phase(item, ihook, "teardown", lambda: _tear_down_before(item, nextitem))
     finally:
         # as pytest leaves an item: its facts stay with the gatherer, not with the item
         item.funcargs = None  # type: ignore[assignment]
@@ -265,5 +274,10 @@ def _set_funcargs(item: pytest.Function, funcargs: Funcargs) -> None:
     item.funcargs = funcargs(item)
 
 
-def _nothing() -> None:
-    return None
+def _tear_down_before(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Nothing of a one-step item's own to tear down; but an item before it that went
+    pytest's way may have left its module or session set up: pytest's teardown for what
+    ``nextitem`` does not share (``SetupState.teardown_exact``, as pytest's protocol ends)."""
+    state = item.session._setupstate
+    if state.stack:
+        state.teardown_exact(nextitem)

@@ -6,9 +6,10 @@ freeing took 0.9 s, an eighth of the whole run (bench/README.md). Nothing needs 
 reports are written and closed, pytest's exit status is known, the threads have ended
 (Python joins them before the exit handlers run).
 
-Only when pytest is the program (the ``pytest`` command, ``py.test``, ``python -m pytest``)
-and the run is an audit. Inside another program (``pytest.main()`` in a script, an IDE)
-nothing changes: that program decides how and with which status it ends.
+Only when pytest is the program (the ``pytest`` command, ``py.test``, ``python -m pytest``),
+the run is an audit, and it is the program's own run, not a ``pytest.main()`` made inside
+it (a test that runs an audit, pytester). Inside another program (``pytest.main()`` in a
+script, an IDE) nothing changes: that program decides how and with which status it ends.
 
 How: at the end of ``pytest_cmdline_main`` the exit status is the one pytest's command will
 exit with; an exit handler registered then is the last one registered, so Python calls it
@@ -37,10 +38,11 @@ def pytest_is_the_program() -> bool:
     return name in _PROGRAM_NAMES  # the pytest or py.test script
 
 
-def at_python_exit(status: object) -> None:
+def at_python_exit(status: object, outermost: bool) -> None:
     """End the process with ``status`` once Python's exit handlers have run, when pytest is
-    the program (else nothing)."""
-    if pytest_is_the_program() and isinstance(status, int):
+    the program and this is its own run (``outermost``: not a pytest.main() made inside it,
+    by a test or pytester, whose status is not the program's); else nothing."""
+    if outermost and pytest_is_the_program() and isinstance(status, int):
         atexit.register(_end, int(status))
 
 

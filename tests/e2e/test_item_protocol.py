@@ -149,3 +149,41 @@ def test_the_terminal_counts_every_pass_and_lists_them_when_asked(files_project:
     shown = {line.split()[1] for line in listed.stdout.splitlines() if line.startswith("PASSED ")}
     assert shown == set(passed)
     assert not any(line.startswith("PASSED ") for line in counted.stdout.splitlines())
+
+
+def test_items_of_both_protocols_in_one_run_set_up_and_tear_down_cleanly(files_project: Path):
+    """Marked items go pytest's way, the others in one step, in the same modules: pytest's
+    setup state is torn down between them as its own protocol would (no "previous item was
+    not torn down properly"), and the outcomes are those of an all-pytest run."""
+    source = (
+        "import pytest\n\n"
+        "def pytest_collection_modifyitems(items):\n"
+        "    for item in items:\n"
+        "        if 'csr]' in item.nodeid:\n"
+        "            item.add_marker(pytest.mark.xfail(reason='checked'))\n"
+    )
+    mixed = _with_plugin(files_project, source, "--runxfail", "-rA")
+    by_pytest = _with_plugin(files_project, source, "--runxfail", "--item-protocol=pytest")
+    assert "not torn down" not in mixed.stdout
+    assert "error" not in _counts_line(mixed)
+    assert re.sub(r" in [\d.]+s", "", _counts_line(mixed)) == re.sub(
+        r" in [\d.]+s", "", _counts_line(by_pytest)
+    )
+
+
+def test_durations_list_one_step_items_as_pytest_does(files_project: Path):
+    """--durations reads every phase's report: the one-step protocol keeps them for it."""
+    args = ("--durations=0", "--durations-min=0")
+    one_step = run(files_project, *args)
+    by_pytest = run(files_project, *args, "--item-protocol=pytest")
+
+    def phases(audit: Audit) -> list[str]:
+        lines = audit.stdout.split("slowest durations")[1].splitlines()
+        return sorted(
+            " ".join(line.split()[1:])
+            for line in lines
+            if line.split()[1:2] in (["setup"], ["call"], ["teardown"])
+        )
+
+    assert len(phases(one_step)) == 3 * len(one_step.rows())
+    assert phases(one_step) == phases(by_pytest)

@@ -64,3 +64,31 @@ def test_a_program_calling_pytest_main_ends_as_it_chooses(folder: Path):
     )
     assert "the program goes on after pytest.main: 1" in done.stdout
     assert done.returncode == 7
+
+
+def test_an_audit_run_inside_a_pytest_session_leaves_that_session_its_status(folder: Path):
+    """A test that runs an audit with pytest.main() (its status 0) and a test that fails:
+    the outer pytest command exits 1, its own status."""
+    outer = folder.parent / "outer"  # a project of its own, not an audit
+    outer.mkdir()
+    (outer / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    (outer / "test_outer.py").write_text(
+        "import os, pytest\n\n"
+        "def test_runs_an_audit():\n"
+        f"    os.chdir({str(folder)!r})\n"
+        "    assert pytest.main(['-q', '-k', 'good-3tier and rsa_2048']) == 0\n\n"
+        "def test_fails():\n"
+        "    assert False\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_outer.py"],
+        cwd=outer,
+        env=checkout_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "1 failed, 1 passed" in done.stdout
+    assert done.returncode == 1
