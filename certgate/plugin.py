@@ -21,10 +21,11 @@ import pytest
 
 from certgate import ComplianceWarning
 from certgate.controls import CATALOGUE, Artifact, Severity, finding_severity
+from certgate.early_scan import may_start_early, plan_target, start_early
 from certgate.errors import ArtifactError
 from certgate.files.facts import CertificateFacts
 from certgate.files.gather import Gatherer
-from certgate.hosts.gather import UNRESOLVED, HostGatherer, hardened_port
+from certgate.hosts.gather import UNRESOLVED, HostGatherer
 from certgate.inventory import Inventory, InventoryError, load_inventory
 from certgate.items import ItemRef, facts_fixtures, item_refs, resolve
 from certgate.pages.fetch import PageGatherer
@@ -46,6 +47,7 @@ from certgate.stash import (
     ITEM_REF,
     NOW,
     RESULTS,
+    SCAN_EARLY,
     SHIPPED,
     WAIVERS,
     WARNED,
@@ -477,11 +479,8 @@ def pytest_collection_modifyitems(
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection(session: pytest.Session) -> None:
-    """No garbage collection while pytest collects. A run that audits every target starts its
-    one host scan now, while pytest collects:
-    the handshakes wait on the network while collecting keeps the processor busy (at fleet
-    size collecting 12,600 items took 0.7 s, bench/README.md). A run that selects (-k, -m,
-    --deselect, --lf, test ids) plans its scan from the items it kept, after collecting."""
+    """No garbage collection while pytest collects; whether the host scan may start while it
+    does (certgate/early_scan.py)."""
     config = session.config
     if not _active(config):
         return
@@ -490,35 +489,7 @@ def pytest_collection(session: pytest.Session) -> None:
     # (bench/README.md); it runs again, with them frozen, once collection is done.
     gc.disable()
     config.add_cleanup(gc.enable)
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None or not selects_every_target(config):
-        return
-    hosts = config.stash[GATHERER].hosts
-    targets = [
-        t
-        for t in config.stash[INVENTORY].targets
-        if t.host is not None and t.name not in hosts.not_looked_up  # --shard: its own only
-    ]
-    hosts.resolve_all(targets)
-    for target in targets:  # every address of a host target has host items (https-binding)
-        for endpoint in hosts.endpoints(target):
-            hosts.plan(endpoint, target.policy.trust, hardened_port(target))
-    planned = hosts.planned()
-    if planned:
-        progress = ScanProgress(reporter, planned)
-        config.stash[EARLY_SCAN] = (hosts.start_scan(progress.update), progress)
-
-
-def selects_every_target(config: pytest.Config) -> bool:
-    """No -k, -m, --deselect, --lf or stepwise, and no test ids or files: every item of
-    every target is collected and kept (``--shard`` keeps whole targets: it is allowed)."""
-    option = config.option
-    if option.collectonly or option.keyword or option.markexpr or option.deselect:
-        return False
-    if any(getattr(option, name, False) for name in ("lf", "stepwise", "stepwise_skip")):
-        return False
-    where = config.invocation_params.dir
-    return all("::" not in arg and (where / arg).is_dir() for arg in config.args)
+    config.stash[SCAN_EARLY] = may_start_early(config)
 
 
 @pytest.hookimpl(trylast=True)  # after `-k`/`-m` deselection: plan only what will run
@@ -536,15 +507,18 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         if ref is None or ref.artifact not in (Artifact.HOST, Artifact.SITE):
             continue
         endpoints = (ref.endpoint,) if ref.endpoint else hosts.endpoints(ref.target)
-        for endpoint in endpoints:
-            hosts.plan(endpoint, ref.target.policy.trust, hardened_port(ref.target))
-    pages.start()  # in the background, alongside the host scan
-    _scan_hosts(session.config, hosts, pages)
+        plan_target(hosts, ref.target, endpoints)
     # Everything collected lives until the end of the run: keep the garbage collector from
     # walking it again and again (a measurable share of a 50-host audit, bench/README.md).
+    # One collection first, so that no garbage made meanwhile (by a scan started while
+    # pytest collected) is frozen with it; what the scan and the items make next is
+    # collected as usual.
+    gc.collect()
     gc.freeze()
     gc.enable()
     session.config.add_cleanup(gc.unfreeze)
+    pages.start()  # in the background, alongside the host scan
+    _scan_hosts(session.config, hosts, pages)
 
 
 def _scan_hosts(config: pytest.Config, hosts: HostGatherer, pages: PageGatherer) -> None:
@@ -602,6 +576,9 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         return
     item.stash[ITEM_CONTROL] = control
     item.stash[ITEM_REF] = ref
+    if item.config.stash.get(SCAN_EARLY, False):  # the first of certgate's items: start
+        item.config.stash[SCAN_EARLY] = False
+        start_early(item.config)
     item.extra_keyword_matches.add(control.id)  # `-k rsa-2048` selects by control id
     item.user_properties.extend(
         [

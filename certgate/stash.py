@@ -28,5 +28,6 @@ WARNED = pytest.StashKey[str]()  # a warning control's message, on its item
 EMPTY = pytest.StashKey[set[str]]()  # checks no target applies to
 WAIVERS = pytest.StashKey[tuple[Waiver, ...]]()
 AUDITED = pytest.StashKey[frozenset[tuple[str, str]]]()
-# the host scan started while pytest collects (plugin.py), and its progress line
+SCAN_EARLY = pytest.StashKey[bool]()  # the host scan may start while pytest collects
+# the host scan started while pytest collects (early_scan.py), and its progress line
 EARLY_SCAN = pytest.StashKey[tuple[Future[None], ScanProgress]]()

@@ -113,7 +113,8 @@ class HostGatherer:
 
     def start_scan(self, progress: Callable[[Endpoint, bool], None] | None = None) -> Future[None]:
         """Scan every planned address not scanned yet in a thread of its own, while the
-        caller goes on (pytest collecting). Nothing may be planned until it is done."""
+        caller goes on (pytest collecting). The thread scans the pairs planned now; a pair
+        planned later is left for :meth:`scan_planned` once this one is done."""
         todo = self._todo()
         scanner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="certgate scan")
         started = scanner.submit(self._scan_pairs, todo, progress)

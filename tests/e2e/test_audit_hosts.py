@@ -222,6 +222,27 @@ def test_a_run_that_deselects_every_item_contacts_no_host(demo_lab, tmp_path):
     assert "certgate: scanning" not in audit.stdout
 
 
+def test_a_run_of_other_tests_beside_the_inventory_contacts_no_host(tmp_path):
+    """The scan starts with certgate's first check item: a folder of someone's own tests,
+    run where targets.yaml is, is refused (exit 4) and its host never hears from certgate."""
+    import socket
+
+    from tests.support.audit import project, run
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(0.5)
+        port = listener.getsockname()[1]
+        targets = f"targets:\n  - {{name: quiet, host: www.quiet.lab, port: {port}, "
+        folder = project(tmp_path, targets + "addresses: [127.0.0.1]}\n")
+        (folder / "own").mkdir()
+        (folder / "own" / "test_mine.py").write_text("def test_mine():\n    pass\n", "utf-8")
+        audit = run(folder, "own")
+        assert audit.status == 4
+        assert "hold none of certgate's checks" in audit.stdout + audit.stderr
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nobody connected
+
+
 def test_an_audit_where_nothing_answers_never_exits_0(demo_lab, tmp_path):
     from tests.support.audit import demo_targets, project, run
 
