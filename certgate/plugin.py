@@ -33,7 +33,7 @@ from certgate.protocol import ItemProtocol, arguments
 from certgate.quick_exit import at_python_exit
 from certgate.report.changes import CompareError, EarlierRun, load_earlier
 from certgate.report.evidence import hardening_evidence
-from certgate.report.junit import JUnitWriter
+from certgate.report.junit import JUnitWriter, junit_options_set
 from certgate.report.progress import ScanProgress
 from certgate.report.results import CertificateDate, Outcome, ResultRow, Results, stable_nodeid
 from certgate.stash import (
@@ -342,7 +342,11 @@ def _default_outputs(config: pytest.Config, reports: Path) -> None:
     if getattr(config.option, "htmlpath", "unset") is None:
         config.option.htmlpath = str(reports / "report.html")
         config.option.self_contained_html = True
-    if getattr(config.option, "xmlpath", "unset") is None:  # else --junitxml: pytest's writer
+    if getattr(config.option, "xmlpath", "unset") is not None:
+        return  # --junitxml PATH: pytest's writer
+    if junit_options_set(config):  # junit_* options ask for what pytest's writer does
+        config.option.xmlpath = str(reports / "junit.xml")
+    else:
         config.pluginmanager.register(JUnitWriter(reports / "junit.xml"), "certgate-junit")
 
 

@@ -27,7 +27,7 @@ from certgate.report.evidence import (
 )
 from certgate.report.findings import Cell, findings, row_anchor
 from certgate.report.pictures import outcome_bars_svg, timeline_svg
-from certgate.report.results import Outcome, Results
+from certgate.report.results import Outcome, Results, certgate_report
 
 _RANK = {
     Outcome.ERROR: 5,
@@ -266,8 +266,8 @@ def listed_only(
 
 def _listed(report: pytest.TestReport) -> bool:
     """Whether a fleet-size results table shows the item of this report."""
-    if not any(k == "control" for k, _ in report.user_properties):
-        return True  # not a certgate item
+    if not certgate_report(report):
+        return True
     verdict: tuple[Outcome, str] | None = getattr(report, "certgate", None)
     return not report.passed or (verdict is not None and verdict[0] is not Outcome.PASSED)
 
@@ -280,7 +280,7 @@ def _unshown_phase(report: pytest.TestReport) -> bool:
         getattr(report, "when", "call") in ("setup", "teardown")
         and report.passed
         and not report.sections
-        and any(k == "control" for k, _ in report.user_properties)
+        and certgate_report(report)
     )
 
 

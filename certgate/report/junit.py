@@ -13,7 +13,10 @@ could not be read or reached) or ``skipped`` (``pytest.xfail``: a waived finding
 Per item it keeps the nodeid, the properties list of its last report, its time and, only for
 an item that did not pass, that element as text; the file is written line by line at the end.
 
-``--junitxml PATH`` gets pytest's own writer, with its ``junit_*`` ini options.
+``--junitxml PATH`` gets pytest's own writer, and so does ``reports/junit.xml`` when an ini
+file sets one of pytest's ``junit_*`` options (a suite name, captured output, another family
+or duration; :func:`junit_options_set`). ``record_testsuite_property`` is pytest's writer's
+only: with certgate's it records nothing (certgate's checks do not use it).
 """
 
 from __future__ import annotations
@@ -131,6 +134,21 @@ def _skipped(report: pytest.TestReport) -> str:
     filename, lineno, reason = report.longrepr  # type: ignore[misc,str-unpack]
     reason = str(reason).removeprefix("Skipped: ")
     return _element("skipped", reason, f"{filename}:{lineno}: {reason}", kind="pytest.skip")
+
+
+# pytest's junit_* ini options and the values certgate's writer writes as (pytest's defaults)
+JUNIT_DEFAULTS: dict[str, object] = {
+    "junit_suite_name": "pytest",
+    "junit_logging": "no",
+    "junit_log_passing_tests": True,
+    "junit_duration_report": "total",
+    "junit_family": "xunit2",
+}
+
+
+def junit_options_set(config: pytest.Config) -> list[str]:
+    """The ``junit_*`` options the run sets to something certgate's writer does not write."""
+    return [name for name, value in JUNIT_DEFAULTS.items() if config.getini(name) != value]
 
 
 class JUnitWriter:

@@ -56,6 +56,12 @@ class ResultRow:
         return row
 
 
+def certgate_report(report: object) -> bool:
+    """Whether a pytest report is of one of certgate's items: its properties name a control
+    (every report of the item has them; the item's stash is not on the report)."""
+    return any(key == "control" for key, _ in getattr(report, "user_properties", ()))
+
+
 def stable_nodeid(nodeid: str) -> str:
     """``checks/test_keys.py::test_rsa_2048[shop:csr]`` wherever the checks were collected
     from (the repository, or the installed package seen from any working directory); the

@@ -71,3 +71,16 @@ def test_the_demos_junit_xml_is_pytests(demo_audit: Audit):
     assert by_pytest.status == demo_audit.status
     _same_but_times(demo_audit.reports / "junit.xml", folder / "reports-pj" / "pytest.xml")
     assert "generated xml file: " in demo_audit.stdout
+
+
+def test_junit_options_of_the_ini_file_get_pytests_writer(tmp_path: Path, demo_lab: Path):
+    """An ini file that sets a junit_* option (here the suite's name) asks for what pytest's
+    writer does: reports/junit.xml is then pytest's, with that option."""
+    targets = "targets:\n" + lab_site(demo_lab, "good-3tier", "csr", "certificate")
+    folder = project(tmp_path / "audit", targets)
+    ini = folder / "pytest.ini"
+    ini.write_text(ini.read_text("utf-8") + "junit_suite_name = nightly-audit\n", "utf-8")
+    audit = run(folder)
+    text = (audit.reports / "junit.xml").read_text(encoding="utf-8")
+    assert '<testsuite name="nightly-audit"' in text
+    assert text.count("<testcase ") == len(audit.rows())
