@@ -53,15 +53,7 @@ def test_a_program_calling_pytest_main_ends_as_it_chooses(folder: Path):
         "sys.exit(7)\n",
         encoding="utf-8",
     )
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=folder,
-        env=checkout_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _python(folder, str(script))
     assert "the program goes on after pytest.main: 1" in done.stdout
     assert done.returncode == 7
 
@@ -81,14 +73,19 @@ def test_an_audit_run_inside_a_pytest_session_leaves_that_session_its_status(fol
         "    assert False\n",
         encoding="utf-8",
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_outer.py"],
-        cwd=outer,
+    done = _python(outer, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_outer.py")
+    assert "1 failed, 1 passed" in done.stdout
+    assert done.returncode == 1
+
+
+def _python(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """This interpreter with this checkout's certgate, run in ``where``."""
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=where,
         env=checkout_env(),
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
-    assert "1 failed, 1 passed" in done.stdout
-    assert done.returncode == 1
