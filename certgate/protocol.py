@@ -13,7 +13,8 @@ pytest-rerunfailures take over), certgate runs a check item itself:
   an artifact that cannot be read makes the setup fail, as under pytest's protocol;
 - call: ``item.runtest()``, i.e. pytest's ``pytest_pyfunc_call`` hooks (certgate's own turns a
   warning-level finding into a ComplianceWarning);
-- teardown: nothing to tear down.
+- teardown: nothing of its own; what an item before it left set up under pytest's protocol
+  (a module, the session) is torn down as pytest's protocol would.
 
 Each phase's report is made by pytest's ``pytest_runtest_makereport`` hooks and logged with
 ``pytest_runtest_logreport``, so the terminal, junit.xml, report.html, results.json and any
@@ -121,9 +122,9 @@ class ItemProtocol:
         under "", which it reads only for their captured output (a one-step item captures
         none), and passed ones under "passed", which it counts (and lists under ``-rp``,
         ``-rP``, ``-rA``, the "times" progress style or ``--durations``, which also reads
-        the setup and teardown ones). At fleet size that was most of the
-        memory the items took (bench/README.md): what nothing reads is dropped, and a passed
-        report stands as :data:`COUNTED_PASS` unless it is to be listed."""
+        the setup and teardown ones). At fleet size that was most of the memory the items
+        took (bench/README.md): what nothing reads is dropped, and a passed report stands
+        as :data:`COUNTED_PASS` unless it is to be listed."""
         unread = self._stats.get("")
         if unread and not self.keep_phases:
             unread.clear()
