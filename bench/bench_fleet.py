@@ -79,8 +79,9 @@ def in_namespace(namespace: str, *argv: str) -> list[str]:
     return ["ip", "netns", "exec", namespace, *argv]
 
 
-def nginx_conf(folder: Path, count: int) -> str:
-    listens = "\n".join(f"    listen {address(i)}:{PORT} ssl;" for i in range(count))
+def nginx_main(folder: Path, servers: str) -> str:
+    """nginx.conf for a lab in ``folder``: many connections at once, no access log, the
+    given ``server`` blocks."""
     return f"""\
 worker_processes 2;
 worker_rlimit_nofile 65536;
@@ -89,14 +90,23 @@ error_log {folder}/error.log;
 events {{ worker_connections 16384; }}
 http {{
   access_log off;
+{servers}}}
+"""
+
+
+def nginx_conf(folder: Path, count: int) -> str:
+    listens = "\n".join(f"    listen {address(i)}:{PORT} ssl;" for i in range(count))
+    return nginx_main(
+        folder,
+        f"""\
   server {{
 {listens}
     ssl_certificate {folder}/chain.pem;
     ssl_certificate_key {folder}/key.pem;
     return 200 "ok";
   }}
-}}
-"""
+""",
+    )
 
 
 def write_pki(folder: Path) -> tuple[Path, Path]:

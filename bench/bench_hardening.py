@@ -51,6 +51,8 @@ import bench_scan
 from bench_fleet import address, in_namespace
 from bench_scan import HOST, REPO, Run
 
+from certgate.controls import CATALOGUE
+
 PORT, HTTP_PORT = 443, 80
 GOAL = 0.25
 # A rule without a target: it only counts the SYNs to the TLS port (connections opened).
@@ -87,22 +89,8 @@ EXPECTED = {
     "iis": {"tls-no-legacy": "failed", "cipher-forward-secrecy": "failed", "hsts": "failed"},
     "hardened": {"tls-no-legacy": "passed", "cipher-forward-secrecy": "passed", "hsts": "passed"},
 }
-HARDENING_CONTROLS = (
-    "tls-no-ssl",
-    "tls-no-legacy",
-    "tls13-offered",
-    "cipher-no-weak",
-    "cipher-no-cbc-sha1",
-    "cipher-forward-secrecy",
-    "cipher-aead-only",
-    "hsts",
-    "http-redirects-to-https",
-    "vuln-heartbleed-ccs",
-    "vuln-robot",
-    "renegotiation-secure",
-    "tls-compression-off",
-    "fallback-scsv",
-)
+# every control of the hardening profile, as the catalogue lists them
+HARDENING_CONTROLS = tuple(c.id for c in CATALOGUE.values() if c.hardening)
 
 
 def config_of(index: int) -> str:
@@ -123,16 +111,7 @@ def nginx_conf(folder: Path, count: int) -> str:
             f'    ssl_certificate_key {folder}/key.pem;\n{directives}    return 200 "ok";\n  }}\n'
             f"  server {{\n{http}\n{HTTP[config]}  }}\n"
         )
-    return f"""\
-worker_processes 2;
-worker_rlimit_nofile 65536;
-pid {folder}/nginx.pid;
-error_log {folder}/error.log;
-events {{ worker_connections 16384; }}
-http {{
-  access_log off;
-{"".join(blocks)}}}
-"""
+    return bench_fleet.nginx_main(folder, "".join(blocks))
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,11 @@ class TrustProblem(enum.Enum):
     OTHER = "rejected"
 
 
+# The hardening profile's protocol versions, oldest first: the one list of their names
+# (suites.VERSIONS pairs them with sslyze's; the rules and the evidence take slices of it).
+VERSION_LABELS: tuple[str, ...] = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3")
+
+
 @dataclass(frozen=True)
 class AcceptedSuite:
     """One cipher suite a server accepted at one protocol version (hardening profile).

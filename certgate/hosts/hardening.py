@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from certgate.errors import ArtifactError
 from certgate.files.facts import CertificateFacts
 from certgate.hosts.facts import (
+    VERSION_LABELS,
     AcceptedSuite,
     HardeningFacts,
     HttpAnswer,
@@ -38,10 +39,10 @@ SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
 REDIRECTS = (301, 302, 307, 308)
 # HARDENING.md §A #4: NULL, anonymous, EXPORT, DES, RC4, 64-bit block ciphers.
 WEAK_MARKERS = ("_NULL_", "_EXPORT", "_DES_", "_DES40_", "_RC4_", "_3DES_", "_IDEA_", "_RC2_")
-LEGACY_VERSIONS = ("TLS 1.0", "TLS 1.1")
-SSL_VERSIONS = ("SSL 2.0", "SSL 3.0")
-PRE_TLS13 = ("SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2")
-ALL_VERSIONS = ("SSL 2.0", *PRE_TLS13, "TLS 1.3")
+ALL_VERSIONS = VERSION_LABELS
+SSL_VERSIONS = VERSION_LABELS[:2]  # SSL 2.0, SSL 3.0
+LEGACY_VERSIONS = VERSION_LABELS[2:4]  # TLS 1.0, TLS 1.1
+PRE_TLS13 = VERSION_LABELS[1:-1]  # SSL 3.0 to TLS 1.2: where a static-RSA suite can be
 # HARDENING.md §A #8, §A.1 (Mozilla's and sslyze's numbers): ECDHE over X25519, P-256 or
 # P-384, P-521 tolerated -- so no group under 256 bits -- and DHE of at least 2048 bits.
 # Names as OpenSSL spells them (sslyze reports secp256r1; nginx and Mozilla write prime256v1).

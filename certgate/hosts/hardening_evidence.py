@@ -48,6 +48,7 @@ from certgate.hosts.hardening import (
     LEGACY_VERSIONS,
     PRE_TLS13,
     SERVER_AUTH,
+    SSL_VERSIONS,
     cbc_sha1_suites,
     kex_problems,
     lifetime_ceiling,
@@ -184,7 +185,7 @@ def _observed_text(seen: Observed[bool], yes: str, no: str) -> str:
 
 @_evidence("tls-no-ssl")
 def _tls_no_ssl(served: EndpointFacts, h: HardeningFacts) -> list[Line]:
-    return _versions_evidence(served.endpoint, h, ("SSL 2.0", "SSL 3.0"))
+    return _versions_evidence(served.endpoint, h, SSL_VERSIONS)
 
 
 @_evidence("tls-no-legacy")

@@ -44,6 +44,7 @@ from sslyze import (
 from certgate.files.certificates import certificate_facts
 from certgate.hosts import trust as trust_rules
 from certgate.hosts.facts import (
+    VERSION_LABELS,
     AcceptedSuite,
     AttemptStatus,
     CommandAttempt,
@@ -102,8 +103,8 @@ ALWAYS = frozenset({ScanCommand.HTTP_HEADERS, *PROBE_COMMANDS}) - {
     ScanCommand.ROBOT,
     ScanCommand.TLS_FALLBACK_SCSV,
 }
-PRE_TLS13 = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2")
-UP_TO_TLS11 = ("SSL 3.0", "TLS 1.0", "TLS 1.1")  # where TLS_FALLBACK_SCSV matters
+BELOW_TLS13 = VERSION_LABELS[:-1]  # SSL 2.0 to TLS 1.2: where a TLS_RSA_ suite can be
+UP_TO_TLS11 = VERSION_LABELS[1:4]  # SSL 3.0 to TLS 1.1: where TLS_FALLBACK_SCSV matters
 # sslyze's verdict when the server has no RSA key exchange (RobotScanResultEnum).
 _NO_RSA = Observed(
     CommandAttempt("robot", AttemptStatus.COMPLETED), RobotResult.NOT_VULNERABLE_RSA_NOT_SUPPORTED
@@ -120,7 +121,7 @@ def enumerate_versions(
 def sslyze_commands(found: Enumeration) -> frozenset[ScanCommand]:
     """What sslyze must still be asked at an endpoint whose enumeration is ``found``."""
     unsettled = {u.command for u in found.unsettled}
-    robot = {ScanCommand.ROBOT} if _may_accept(found, PRE_TLS13, "TLS_RSA_") else set()
+    robot = {ScanCommand.ROBOT} if _may_accept(found, BELOW_TLS13, "TLS_RSA_") else set()
     legacy = _may_accept(found, UP_TO_TLS11, "")
     fallback = {ScanCommand.TLS_FALLBACK_SCSV} if legacy else set()
     groups = {GROUPS_COMMAND} if found.groups is None else set()

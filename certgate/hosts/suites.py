@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
+from typing import TypeVar
 
 from nassl import _nassl
 from nassl.ephemeral_key_info import (
@@ -56,6 +57,7 @@ from sslyze import CipherSuite, ScanCommand, TlsVersionEnum
 from sslyze.plugins.openssl_cipher_suites.cipher_suites import CipherSuitesRepository
 
 from certgate.hosts.facts import (
+    VERSION_LABELS,
     AcceptedSuite,
     AttemptStatus,
     CommandAttempt,
@@ -81,13 +83,27 @@ __all__ = [
 ]
 
 # The versions of the hardening profile, in order: label, sslyze's version, its scan command.
-VERSIONS: tuple[tuple[str, TlsVersionEnum, ScanCommand], ...] = (
-    ("SSL 2.0", TlsVersionEnum.SSL_2_0, ScanCommand.SSL_2_0_CIPHER_SUITES),
-    ("SSL 3.0", TlsVersionEnum.SSL_3_0, ScanCommand.SSL_3_0_CIPHER_SUITES),
-    ("TLS 1.0", TlsVersionEnum.TLS_1_0, ScanCommand.TLS_1_0_CIPHER_SUITES),
-    ("TLS 1.1", TlsVersionEnum.TLS_1_1, ScanCommand.TLS_1_1_CIPHER_SUITES),
-    ("TLS 1.2", TlsVersionEnum.TLS_1_2, ScanCommand.TLS_1_2_CIPHER_SUITES),
-    ("TLS 1.3", TlsVersionEnum.TLS_1_3, ScanCommand.TLS_1_3_CIPHER_SUITES),
+VERSIONS: tuple[tuple[str, TlsVersionEnum, ScanCommand], ...] = tuple(
+    zip(
+        VERSION_LABELS,
+        (
+            TlsVersionEnum.SSL_2_0,
+            TlsVersionEnum.SSL_3_0,
+            TlsVersionEnum.TLS_1_0,
+            TlsVersionEnum.TLS_1_1,
+            TlsVersionEnum.TLS_1_2,
+            TlsVersionEnum.TLS_1_3,
+        ),
+        (
+            ScanCommand.SSL_2_0_CIPHER_SUITES,
+            ScanCommand.SSL_3_0_CIPHER_SUITES,
+            ScanCommand.TLS_1_0_CIPHER_SUITES,
+            ScanCommand.TLS_1_1_CIPHER_SUITES,
+            ScanCommand.TLS_1_2_CIPHER_SUITES,
+            ScanCommand.TLS_1_3_CIPHER_SUITES,
+        ),
+        strict=True,
+    )
 )
 # ClientHellos with more suites trip some servers and middleboxes (testssl.sh sends at most
 # 128, mozilla/cipherscan PR #58); the legacy client's 121 suites of SSL 3.0-TLS 1.1 fit in
@@ -292,10 +308,20 @@ def _address_slot(endpoint: Endpoint) -> threading.BoundedSemaphore:
 
 def _handshake_once(endpoint: Endpoint, bundle: Bundle, timeout: float) -> Accepted | Refused:
     client = _client(bundle, endpoint.host)
+    return _connected(client, endpoint, timeout, lambda: _outcome(client, bundle))
+
+
+R = TypeVar("R")
+
+
+def _connected(
+    client: BaseSslClient, endpoint: Endpoint, timeout: float, handshake: Callable[[], R]
+) -> R:
+    """``handshake`` over a new connection to the endpoint, closed whatever it gives."""
     sock = _connect(endpoint, timeout)
     client.set_underlying_socket(sock)
     try:
-        return _outcome(client, bundle)
+        return handshake()
     finally:
         _close(client, sock)
 
@@ -502,12 +528,7 @@ def _offer_groups(
             client.set_cipher_list("ECDH")
         client.set_groups(list(groups))
         client.set_tlsext_host_name(endpoint.host)
-        sock = _connect(endpoint, timeout)
-        client.set_underlying_socket(sock)
-        try:
-            return _chosen_group(client, groups)
-        finally:
-            _close(client, sock)
+        return _connected(client, endpoint, timeout, lambda: _chosen_group(client, groups))
 
 
 def _chosen_group(

@@ -46,6 +46,7 @@ from sslyze import (
     ServerScanResult,
 )
 
+from certgate.controls import CATALOGUE
 from certgate.hosts.hardening_scan import GROUPS_COMMAND, PROBE_COMMANDS, VERSION_COMMANDS
 from certgate.hosts.stores import quiet_store_warnings
 from certgate.lab import demo, pki
@@ -57,31 +58,16 @@ PORT, HTTP_PORT = 8443, 8080
 IIS, HARDENED, MISTAKES = "127.0.50.1", "127.0.50.2", "127.0.50.3"
 WEAKDH, CURVES, MUSTSTAPLE, NOSNI = "127.0.50.4", "127.0.50.5", "127.0.50.6", "127.0.50.7"
 RESPONDER = "http://127.0.0.1:9/ocsp"  # named in the leaves; never asked (stapled from a file)
-HARDENING_IDS = (
-    "tls-no-ssl",
-    "tls-no-legacy",
-    "tls13-offered",
-    "cipher-no-weak",
-    "cipher-no-cbc-sha1",
-    "cipher-forward-secrecy",
-    "cipher-aead-only",
-    "kex-groups",
-    "cert-sig-sha2",
-    "cert-lifetime",
-    "cert-eku-serverauth",
-    "ocsp-stapled",
-    "hsts",
-    "http-redirects-to-https",
-    "non-sni-cert-valid",
+HARDENING_IDS = tuple(c.id for c in CATALOGUE.values() if c.hardening)
+# HARDENING.md §A #16-20: no server here can fail them (Debian's OpenSSL has none of these
+# flaws); their failing sides are judged on recorded facts in tests/unit/test_hardening_rules.py.
+PROBES = (
     "vuln-heartbleed-ccs",
     "vuln-robot",
     "renegotiation-secure",
     "tls-compression-off",
     "fallback-scsv",
 )
-# HARDENING.md §A #16-20: no server here can fail them (Debian's OpenSSL has none of these
-# flaws); their failing sides are judged on recorded facts in tests/unit/test_hardening_rules.py.
-PROBES = HARDENING_IDS[-5:]
 # Schannel's default curves (HARDENING.md §2.3); nginx's default list also has X448.
 GROUPS = "    ssl_ecdh_curve X25519:prime256v1:secp384r1;\n"
 LEGACY = (

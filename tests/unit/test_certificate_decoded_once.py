@@ -3,6 +3,8 @@ validated) is decoded once and named by each place it was found in."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -10,6 +12,7 @@ from certgate import x509 as core
 from certgate.files import certificates
 from certgate.files.certificates import certificate_facts
 from certgate.lab import demo, pki
+from tests.support import openssl_made
 
 
 def test_the_same_certificate_from_two_sources_differs_only_in_its_source(
@@ -45,3 +48,32 @@ def test_a_signature_is_checked_once_per_pair_and_a_look_alike_stays_apart(chain
         assert core.cert_signature(leaf.cert, look_alike.cert).valid is False
     info = core.cert_signature.cache_info()
     assert (info.misses, info.hits) == (2, 38)
+
+
+def test_remembered_signatures_agree_with_openssl_on_openssl_made_look_alikes(tmp_path: Path):
+    """Two roots made by the openssl CLI under one name, each with its own key, and a
+    leaf signed by the first (SHA-1, as old CAs sign). `openssl verify` accepts the leaf
+    under the first root only; the remembered verdicts say the same, asked in either order
+    and again."""
+    first = openssl_made.ca_root(tmp_path, "first", "Example Look-alike Root")
+    second = openssl_made.ca_root(tmp_path, "second", "Example Look-alike Root")
+    leaf = openssl_made.issue(
+        tmp_path,
+        "leaf",
+        f"/C=TW/O=Example/CN={openssl_made.HOST}",
+        "first",
+        digest="sha1",
+        extensions=openssl_made.leaf_ext(),
+    )
+    says_first = openssl_made.says(tmp_path, "verify", "-CAfile", str(first), str(leaf))
+    says_second = openssl_made.says(tmp_path, "verify", "-CAfile", str(second), str(leaf))
+    assert says_first[0] == 0
+    assert says_second[0] != 0  # openssl: "certificate signature failure"
+
+    def cert(path: Path) -> x509.Certificate:
+        return x509.load_pem_x509_certificate(path.read_bytes())
+
+    core.cert_signature.cache_clear()
+    for roots in ((first, second), (second, first), (first, second)):
+        verdicts = {root: core.cert_signature(cert(leaf), cert(root)).valid for root in roots}
+        assert verdicts == {first: True, second: False}

@@ -34,12 +34,12 @@ from certgate.hosts.facts import (
     OcspStaple,
     Renegotiation,
     RobotResult,
-    VersionScan,
 )
 from certgate.lab import demo, pki
 from certgate.plugin import pytest_pyfunc_call
 from certgate.stash import ITEM_CONTROL, WARNED
 from tests.support.checkfuncs import load_checks
+from tests.support.hardening import observed, scanned
 
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
 SERVED = EndpointFacts(Endpoint("shop.example", "192.0.2.7", 443), EndpointStatus.OK)
@@ -52,7 +52,7 @@ GOOD = OcspStaple("successful", "good", NOW, NOW, NOW + timedelta(days=7), True)
 
 
 def seen(value: Any) -> Observed[Any]:
-    return Observed(DONE, value)
+    return observed(value, DONE)
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +67,10 @@ def clean(chains: demo.Chains) -> HardeningFacts:
         pki.name(CN="shop.example"), chains.uca, key=pki.pooled_key(), dns_names=["shop.example"]
     )
     leaf = certificate_facts(made.cert, "192.0.2.7:443 sent without SNI #1")
-    labels = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3")
-    versions = tuple(VersionScan(v, DONE, (ECDHE,) if v == "TLS 1.2" else ()) for v in labels)
-    return HardeningFacts(
-        versions,
-        DONE,
-        HttpAnswer("http://shop.example/", "curl", refused=True),
+    return scanned(
+        ECDHE,
+        attempt=DONE,
+        http=HttpAnswer("http://shop.example/", "curl", refused=True),
         robot=seen(RobotResult.NOT_VULNERABLE_RSA_NOT_SUPPORTED),
         renegotiation=seen(Renegotiation(secure=True, client_dos=False)),
         groups=seen((GroupScan("TLS 1.2", ("X25519", "secp256r1")),)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any
 
 import pytest
 
@@ -29,7 +29,6 @@ from certgate.hosts.facts import (
     OcspStaple,
     Renegotiation,
     RobotResult,
-    VersionScan,
 )
 from certgate.hosts.hardening_evidence import (
     EVIDENCE,
@@ -41,47 +40,34 @@ from certgate.lab import demo, pki
 from certgate.report.evidence import hardening_html
 from certgate.report.html import hardening_note_html
 from certgate.report.results import Outcome, ResultRow, Results
+from tests.support.hardening import SCANNED, observed, scanned, suite
 
 SHOP = Endpoint("shop.example", "192.0.2.7", 443)
-DONE = CommandAttempt("tls_1_2_cipher_suites", AttemptStatus.COMPLETED)
-LABELS = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3")
+DONE = SCANNED
 ECDH = "ECDH X25519 (253 bits)"
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
-T = TypeVar("T")
-
-
-def _seen(value: T) -> Observed[T]:
-    return Observed(DONE, value)
+_seen = observed
 
 
 def _suite(name: str, version: str = "TLS 1.2", kx: str | None = ECDH) -> AcceptedSuite:
-    return AcceptedSuite(name, version, 112 if "3DES" in name else 128, False, kx)
+    return suite(name, version, kx)
 
 
-def _facts(*suites: AcceptedSuite, failed: str | None = None, **more: object) -> HardeningFacts:
-    versions = []
-    for label in LABELS:
-        if label == failed:
-            attempt = CommandAttempt(label, AttemptStatus.ERROR, "connection reset")
-            versions.append(VersionScan(label, attempt))
-            continue
-        versions.append(VersionScan(label, DONE, tuple(s for s in suites if s.version == label)))
+def _facts(*suites: AcceptedSuite, failed: str | None = None, **more: Any) -> HardeningFacts:
+    """A server that answers every probe cleanly, unless ``more`` says otherwise."""
     http = HttpAnswer(
         "http://shop.example/", "curl -sI --resolve shop.example:80:192.0.2.7 http://shop.example/"
     )
-    recorded = HardeningFacts(
-        tuple(versions),
-        DONE,
-        replace(http, status=200),
-        leaf_eku=("1.3.6.1.5.5.7.3.1",),
-        compression=_seen(False),
-        heartbleed=_seen(False),
-        ccs_injection=_seen(False),
-        robot=_seen(RobotResult.NOT_VULNERABLE_NO_ORACLE),
-        renegotiation=_seen(Renegotiation(secure=True, client_dos=False)),
-        fallback_scsv=_seen(True),
-    )
-    return replace(recorded, **more)  # type: ignore[arg-type]
+    clean: dict[str, Any] = {
+        "leaf_eku": ("1.3.6.1.5.5.7.3.1",),
+        "compression": _seen(False),
+        "heartbleed": _seen(False),
+        "ccs_injection": _seen(False),
+        "robot": _seen(RobotResult.NOT_VULNERABLE_NO_ORACLE),
+        "renegotiation": _seen(Renegotiation(secure=True, client_dos=False)),
+        "fallback_scsv": _seen(True),
+    }
+    return scanned(*suites, failed=failed, http=replace(http, status=200), **(clean | more))
 
 
 # A default Windows Server 2019 IIS (HARDENING.md §C): TLS 1.0-1.2, static RSA, CBC-SHA1, 3DES.

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
@@ -31,7 +30,6 @@ from certgate.hosts.facts import (
     OcspStaple,
     Renegotiation,
     RobotResult,
-    VersionScan,
 )
 from certgate.hosts.hardening import (
     accepted_versions,
@@ -61,31 +59,14 @@ from certgate.hosts.hardening import (
 from certgate.inventory import Inventory, InventoryError, load_inventory
 from certgate.items import hardening_applies
 from certgate.lab import demo, pki
+from tests.support.hardening import HTTP_REFUSED, SCANNED, T, observed, scanned, suite
 
-DONE = CommandAttempt("tls_1_2_cipher_suites", AttemptStatus.COMPLETED)
-HTTP = HttpAnswer("http://shop.example/", "curl -sI http://shop.example/", refused=True)
+DONE = SCANNED
+HTTP = HTTP_REFUSED
 
 
 def facts(*suites: AcceptedSuite, failed: str | None = None) -> HardeningFacts:
-    labels = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3")
-    versions = []
-    for label in labels:
-        if label == failed:
-            attempt = CommandAttempt(label, AttemptStatus.ERROR, "connection reset")
-            versions.append(VersionScan(label, attempt))
-            continue
-        versions.append(VersionScan(label, DONE, tuple(s for s in suites if s.version == label)))
-    return HardeningFacts(tuple(versions), DONE, HTTP, leaf_eku=("1.3.6.1.5.5.7.3.1",))
-
-
-def suite(
-    name: str,
-    version: str = "TLS 1.2",
-    kx: str | None = None,
-    curve: str | None = None,
-    bits: int | None = None,
-) -> AcceptedSuite:
-    return AcceptedSuite(name, version, 112 if "3DES" in name else 128, False, kx, curve, bits)
+    return scanned(*suites, failed=failed, leaf_eku=("1.3.6.1.5.5.7.3.1",))
 
 
 def test_3des_of_a_default_iis_2019_is_weak():
@@ -185,11 +166,8 @@ def test_a_closed_http_port_passes_and_no_answer_cannot_be_judged():
 # --- HARDENING.md §A #16-20: recorded answers (Debian's nginx can build none of the flaws) ---
 
 
-T = TypeVar("T")
-
-
 def seen(command: str, value: T) -> Observed[T]:
-    return Observed(CommandAttempt(command, AttemptStatus.COMPLETED), value)
+    return observed(value, CommandAttempt(command, AttemptStatus.COMPLETED))
 
 
 def test_tls_compression_fails_when_accepted():
