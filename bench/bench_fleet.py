@@ -10,7 +10,8 @@ loopback serves N good 3-tier HTTPS endpoints from one Debian nginx (one ``liste
 address, 127.40.x.y:443, leaf + intermediate, RSA 2048), and, when ``--rtt-ms`` is not 0, a
 delay on every TCP packet: this kernel has no ``tc netem``, so an iptables NFQUEUE rule hands
 each packet to ``bench/nfq_delay.py``, which releases it RTT/2 later (one hop per packet on
-loopback). Side by side, each as a subprocess inside the namespace, wall time and peak RSS:
+loopback). Side by side, each as a subprocess inside the namespace, wall time and peak
+memory (bench_scan.measure: its own peak RSS, or its process tree's summed PSS if larger):
 
 * ``floor``: the physical floor -- one verified TLS handshake per endpoint, all at once, the
   whole process (Python start, ``ssl``, asyncio) -- this file with ``--floor``.
@@ -273,7 +274,7 @@ class Measured:
 
 
 def measure(lab_: Lab, name: str, argv: list[str], cwd: Path, rounds: int) -> Measured:
-    """``rounds`` runs of one contender inside the namespace: wall time and peak RSS."""
+    """``rounds`` runs of one contender inside the namespace: wall time and peak memory."""
     runs = []
     for _ in range(rounds):
         runs.append(bench_scan.measure(in_namespace(lab_.namespace, *argv), cwd))
@@ -315,7 +316,8 @@ def main() -> int:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # N sockets at once, inherited
     print(
-        f"N = {args.n}, RTT {args.rtt_ms:g} ms, {args.rounds} round(s); MiB = peak RSS", flush=True
+        f"N = {args.n}, RTT {args.rtt_ms:g} ms, {args.rounds} round(s); MiB = peak memory",
+        flush=True,
     )
     with lab(args.n, args.rtt_ms) as lab_:
         setup = lab_.setup

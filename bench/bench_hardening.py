@@ -14,7 +14,8 @@ The lab is bench_fleet.py's (a namespace ``certgate-fleet-PID``, NFQUEUE delay b
   plain HTTP answering 200 (nginx cannot serve DHE without a dhparam file: those two are out);
 * ``hardened``: TLS 1.2/1.3, two ECDHE-GCM suites, HSTS one year, HTTP redirected to https.
 
-Side by side, each a subprocess inside the namespace (wall time, peak RSS by ``wait4``):
+Side by side, each a subprocess inside the namespace (wall time, peak memory as
+bench_scan.measure takes it):
 
 * ``audit``: certgate's full audit, every target ``hardening: true`` (every manual host
   control and every hardening control), its reports written, then checked: each endpoint

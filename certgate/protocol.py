@@ -24,6 +24,15 @@ print would go to pytest's session-wide capture, not into its report's sections)
 warnings plugin wraps the protocol hook, so ``-W`` and ``filterwarnings`` apply per item as
 before.
 
+Consecutive plain check items run as one batch under a single call of that hook
+(``pytest_runtestloop`` is certgate's then): pytest's wrappers of the hook (its warnings
+capture, its assertion-message hooks) are set up once for the batch instead of once per item,
+which was a fifth of a fleet's item phase (bench/README.md). Each item still gets its own
+three reports, its own ``pytest_runtest_logstart``/``logfinish``, and the warnings it raised,
+recorded under its own id (the warning filters are the same for every plain item: they carry
+no ``filterwarnings`` mark; the "shown once" registries are reset per item, as pytest's
+per-item capture does). ``-x``/``--maxfail`` stop the batch after the item that decided it.
+
 pytest's own protocol still runs an item when something asks for what it gives: a fixture the
 check does not take from certgate (an autouse fixture of a conftest.py), a skip or xfail mark,
 a plugin outside pytest and certgate hooking into the phases (pytest-timeout, for example),
@@ -34,7 +43,8 @@ item under ``--item-protocol=pytest``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import pytest
@@ -54,6 +64,14 @@ PHASE_HOOKS = ("pytest_runtest_setup", "pytest_runtest_call", "pytest_runtest_te
 # (capture; checks print nothing), skip and xfail marks (skipping; marked items go pytest's way).
 OWN_PHASE_PLUGINS = frozenset({"certgate.plugin"})
 SKIP_MARKS = frozenset({"skip", "skipif", "xfail"})
+# Besides pytest's own, only certgate's may implement the run's loop or an item's protocol
+# for items to be batched; with any other (pytest-xdist, pytest-rerunfailures) every item goes
+# through the protocol hook, one by one.
+OWN_LOOP_PLUGINS = frozenset({"certgate-protocol"})
+# what makes warnings that are "shown once" show again: called before each item of a batch,
+# as entering pytest's per-item warnings capture does (None: this Python has no such call,
+# and items are not batched)
+_reset_once_registries: Callable[[], None] | None = getattr(warnings, "_filters_mutated", None)
 _RERAISE = (pytest.exit.Exception, KeyboardInterrupt)
 
 Funcargs = Callable[[pytest.Function], dict[str, object]]
@@ -74,6 +92,8 @@ class ItemProtocol:
         self._stats: dict[str, list[object]] = {}  # pytest's terminal's reports, by category
         self.count_passes_only = False  # no -rp/-rP/-rA/--durations: passes only counted
         self.keep_phases = False  # --durations: every phase's report is read at the end
+        self.batching = False  # consecutive plain items under one protocol call
+        self._batch: Sequence[pytest.Item] = ()  # the batch the next protocol call runs
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_itemcollected(self, item: pytest.Item) -> None:
@@ -101,6 +121,44 @@ class ItemProtocol:
         durations = getattr(option, "durations", None) is not None
         self.count_passes_only = not (shown or times or durations)
         self.keep_phases = durations
+        self.batching = self.enabled and can_batch(session.config)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        """pytest's loop over the items, with consecutive plain check items handed to one
+        protocol call. A run with collection errors or ``--collect-only`` gets pytest's loop,
+        as does one where the items are not batched."""
+        if not self.batching or session.testsfailed or session.config.option.collectonly:
+            return None
+        items = session.items
+        hook = session.config.hook
+        start = 0
+        while start < len(items):
+            end = start + 1
+            if self._batchable(items[start]):
+                while end < len(items) and self._batchable(items[end]):
+                    end += 1
+            self._batch = items[start:end]
+            try:
+                hook.pytest_runtest_protocol(
+                    item=items[start], nextitem=items[end] if end < len(items) else None
+                )
+            finally:
+                self._batch = ()
+            if session.shouldfail:
+                raise session.Failed(session.shouldfail)
+            if session.shouldstop:
+                raise session.Interrupted(session.shouldstop)
+            start = end
+        return True
+
+    def _batchable(self, item: pytest.Item) -> bool:
+        """A plain item whose warning filters are the run's (no ``filterwarnings`` mark)."""
+        return (
+            isinstance(item, pytest.Function)
+            and self.plain(item)
+            and item.get_closest_marker("filterwarnings") is None
+        )
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(
@@ -108,6 +166,24 @@ class ItemProtocol:
     ) -> bool | None:
         if not (self.enabled and isinstance(item, pytest.Function) and self.plain(item)):
             return None  # pytest's own protocol
+        batch = self._batch if self._batch and self._batch[0] is item else (item,)
+        if len(batch) == 1:
+            self._one(item, nextitem)
+            return True
+        session = item.session
+        with warnings.catch_warnings(record=True) as log:  # under pytest's capture's filters
+            for index, each in enumerate(batch):
+                after = batch[index + 1] if index + 1 < len(batch) else nextitem
+                if _reset_once_registries is not None:
+                    _reset_once_registries()
+                self._one(each, after)  # type: ignore[arg-type]
+                if log:
+                    _record_warnings(each, log)
+                if session.shouldfail or session.shouldstop:
+                    break
+        return True
+
+    def _one(self, item: pytest.Function, nextitem: pytest.Item | None) -> None:
         self._running, self._keywords = item, dict.fromkeys(item.keywords, 1)
         self._id = report_id(item)
         try:
@@ -115,7 +191,6 @@ class ItemProtocol:
         finally:
             self._running = None
         self._keep_counts_only(call)
-        return True
 
     def _keep_counts_only(self, call: pytest.TestReport | None) -> None:
         """pytest's terminal keeps every report to the end: passed setup and teardown ones
@@ -214,6 +289,36 @@ def pytest_protocol_reason(config: pytest.Config) -> str:
             if impl.plugin_name not in OWN_PHASE_PLUGINS and not _is_pytest_own(impl.plugin):
                 return f"plugin {impl.plugin_name} hooks {hook}"
     return ""
+
+
+def can_batch(config: pytest.Config) -> bool:
+    """Whether plain items may share one protocol call: no plugin but pytest's and
+    certgate's runs the loop or hooks an item's protocol, and no per-item faulthandler
+    timeout (set up by pytest around each protocol call)."""
+    if _reset_once_registries is None:
+        return False
+    if float(config.getini("faulthandler_timeout") or 0) > 0:
+        return False
+    for hook in ("pytest_runtestloop", "pytest_runtest_protocol"):
+        for impl in getattr(config.hook, hook).get_hookimpls():
+            if impl.plugin_name not in OWN_LOOP_PLUGINS and not _is_pytest_own(impl.plugin):
+                return False
+    return True
+
+
+def _record_warnings(item: pytest.Item, log: list[warnings.WarningMessage]) -> None:
+    """The warnings an item of a batch raised, reported under its own id, as pytest's
+    per-item capture reports them."""
+    for message in log:
+        item.ihook.pytest_warning_recorded.call_historic(
+            kwargs={
+                "warning_message": message,
+                "nodeid": item.nodeid,
+                "when": "runtest",
+                "location": None,
+            }
+        )
+    log.clear()
 
 
 def _is_pytest_own(plugin: object) -> bool:

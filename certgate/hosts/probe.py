@@ -12,37 +12,29 @@ finish a handshake with (SSL 3.0 only, say) is left to sslyze, which speaks more
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import os
+import pickle
 import queue
 import socket
-import ssl
+import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from certgate.hosts import handshake
 from certgate.hosts.facts import Endpoint, EndpointFacts, EndpointStatus
+from certgate.hosts.handshake import MAX_IN_FLIGHT, Failure, Job
 
 __all__ = ["Progress", "Served", "down", "probe_all", "probe_each", "resolve"]
-
-# Handshakes in flight at once. Each waits on the network most of its time (a 50 ms RTT makes
-# a handshake about 100 ms), so many at once; each one's memory is freed when it closes.
-MAX_IN_FLIGHT = 192
-TRIM_EVERY = 128
-
-# ssl's version names -> the names sslyze gives the same versions (results.json, messages).
-_VERSION_NAMES = {
-    "TLSv1.3": "TLS_1_3",
-    "TLSv1.2": "TLS_1_2",
-    "TLSv1.1": "TLS_1_1",
-    "TLSv1": "TLS_1_0",
-    "SSLv3": "SSL_3_0",
-}
 
 
 @dataclass(frozen=True)
@@ -91,55 +83,45 @@ def _lookup(host: str, port: int, answer: queue.Queue[list[str] | str]) -> None:
     answer.put(list(dict.fromkeys(str(info[4][0]) for info in infos)))
 
 
-# --- trust ------------------------------------------------------------------------------------
+# --- the handshakes -----------------------------------------------------------------------------
 
-
-# OpenSSL's reasons when the bytes that came back are not a TLS record at all.
-_NOT_TLS_REASONS = {
-    "WRONG_VERSION_NUMBER",
-    "HTTP_REQUEST",
-    "PACKET_LENGTH_TOO_LONG",
-    "RECORD_LAYER_FAILURE",
-    "UNKNOWN_PROTOCOL",
-}
-
-
-def _probe_context() -> ssl.SSLContext:
-    # Only "does it speak TLS at all": accept any certificate, old versions and ciphers, so
-    # a server that merely fails policy still reaches sslyze and gets judged there.
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-    context.set_ciphers("ALL:@SECLEVEL=0")
-    return context
-
-
-def _rsa_context() -> ssl.SSLContext:
-    # Up to TLS 1.2 with RSA authentication only: the certificate a server with both an RSA
-    # and an ECDSA key sends to clients that take RSA (the manual's certificate).
-    context = _probe_context()
-    context.maximum_version = ssl.TLSVersion.TLSv1_2
-    context.set_ciphers("aRSA:@SECLEVEL=0")
-    return context
-
+TRIM_EVERY = 128  # handshakes between two :func:`give_memory_back` calls
+# From this many addresses on, the handshakes run in a process of their own (handshake.py):
+# fewer are over before that process would have started (about 0.05 s).
+CHILD_FROM = 200
+CHILD_MAIN = (
+    "import sys; from certgate.hosts.handshake import serve; "
+    "serve(sys.stdin.buffer, sys.stdout.buffer)"
+)
 
 Outcome = EndpointFacts | Served | None
 """Why an endpoint cannot be audited, what it served, or None: a TLS speaker this client
 could not finish a handshake with (sslyze decides)."""
 
 
-def _probe(
-    endpoint: Endpoint, timeout: float, context: ssl.SSLContext, rsa_only: ssl.SSLContext
-) -> Outcome:
-    """The chain the endpoint serves with SNI, preferring its RSA certificate; else why not."""
-    found = _connect(endpoint, timeout, context)
-    if not isinstance(found, Served) or not found.chain or _is_rsa(found.chain[0]):
-        return found
-    again = _connect(endpoint, timeout, rsa_only)  # an ECDSA leaf: is there an RSA one too?
-    if isinstance(again, Served) and again.chain and _is_rsa(again.chain[0]):
-        return Served(found.version, again.chain)
-    return found
+def _outcome(endpoint: Endpoint, answer: handshake.Outcome) -> Outcome:
+    """What a handshake answered, as facts (certificates read by cryptography)."""
+    if isinstance(answer, Failure):
+        return down(endpoint, EndpointStatus[answer.status], answer.reason)
+    if answer is None or not answer.chain:
+        return None  # no certificate sent (anonymous suites only, say): sslyze reports it
+    try:
+        chain = tuple(x509.load_der_x509_certificate(d) for d in answer.chain)
+    except ValueError:
+        return None  # a certificate cryptography cannot read: sslyze's path says why
+    return Served(answer.version, chain)
+
+
+def _needs_rsa_retry(outcome: Outcome) -> bool:
+    """An ECDSA (or other non-RSA) leaf: is there an RSA one too? (the manual's key)."""
+    return isinstance(outcome, Served) and bool(outcome.chain) and not _is_rsa(outcome.chain[0])
+
+
+def _with_rsa_retry(first: Outcome, again: Outcome) -> Outcome:
+    """The RSA certificate when the second handshake found one, else what the first got."""
+    if isinstance(first, Served) and isinstance(again, Served) and _is_rsa(again.chain[0]):
+        return Served(first.version, again.chain)
+    return first
 
 
 def _is_rsa(cert: x509.Certificate) -> bool:
@@ -149,90 +131,29 @@ def _is_rsa(cert: x509.Certificate) -> bool:
         return False
 
 
-def _connect(endpoint: Endpoint, timeout: float, context: ssl.SSLContext) -> Outcome:
-    if not _sni_ok(endpoint.host):
-        reason = f"cannot send {endpoint.host!r} as SNI: not a valid DNS name"
-        return down(endpoint, EndpointStatus.HANDSHAKE_FAILED, reason)
-    deadline = time.monotonic() + timeout
-    try:
-        sock = socket.create_connection((endpoint.address, endpoint.port), timeout=timeout)
-    except ConnectionRefusedError:
-        return down(endpoint, EndpointStatus.REFUSED, "connection refused: nothing listens")
-    except TimeoutError:
-        return down(
-            endpoint, EndpointStatus.TIMED_OUT, f"no answer to the TCP connection in {timeout:g} s"
-        )
-    except OSError as exc:
-        return down(endpoint, EndpointStatus.UNREACHABLE, f"cannot connect: {exc.strerror}")
-    with sock:
-        sock.settimeout(max(0.1, deadline - time.monotonic()))
-        return _handshake(endpoint, sock, context, timeout)
+def _probe(endpoint: Endpoint, timeout: float) -> Outcome:
+    """The chain the endpoint serves with SNI, preferring its RSA certificate; else why not."""
+    found = _connect(endpoint, timeout, rsa_only=False)
+    if not _needs_rsa_retry(found):
+        return found
+    return _with_rsa_retry(found, _connect(endpoint, timeout, rsa_only=True))
 
 
-def _sni_ok(host: str) -> bool:
-    try:
-        host.encode("idna")  # what ssl and sslyze do to the name they send
-    except UnicodeError:
-        return False
-    return True
+_CONTEXTS: dict[bool, object] = {}
 
 
-def _handshake(
-    endpoint: Endpoint, sock: socket.socket, context: ssl.SSLContext, timeout: float
-) -> Outcome:
-    try:
-        with context.wrap_socket(sock, server_hostname=endpoint.host) as tls:
-            return _served(tls)
-    except TimeoutError:
-        return down(
-            endpoint,
-            EndpointStatus.TIMED_OUT,
-            f"the port accepted the connection but sent no TLS answer within {timeout:g} s",
-        )
-    except ssl.SSLError as exc:
-        if exc.reason in _NOT_TLS_REASONS:
-            return down(
-                endpoint, EndpointStatus.NOT_TLS, "the port answers, but not with TLS (plain HTTP?)"
-            )
-        return None  # a TLS speaker with settings this probe does not share: sslyze decides
-    except (ConnectionResetError, ssl.SSLEOFError, BrokenPipeError):
-        return down(
-            endpoint, EndpointStatus.RESET, "the server reset the connection during the handshake"
-        )
-    except OSError as exc:
-        return down(endpoint, EndpointStatus.UNREACHABLE, f"connection failed: {exc.strerror}")
-
-
-def _served(tls: ssl.SSLSocket) -> Served | None:
-    """The version and the chain as sent; None when the server sent no certificate."""
-    der = _received_chain(tls)
-    if not der:
-        return None  # anonymous suites only, say: sslyze reports it
-    try:
-        chain = tuple(x509.load_der_x509_certificate(d) for d in der)
-    except ValueError:
-        return None  # a certificate cryptography cannot read: sslyze's path says why
-    return Served(_VERSION_NAMES.get(tls.version() or "", tls.version() or "unknown"), chain)
-
-
-def _received_chain(tls: ssl.SSLSocket) -> list[bytes]:
-    """The certificates the server sent, DER, leaf first.
-
-    Python 3.13 has ``SSLSocket.get_unverified_chain()``; 3.11 and 3.12 have the same
-    method on the socket's ``_sslobj`` only (the C object both call). A self-test
-    (tests/unit/test_probe_chain.py) proves it on the running interpreter.
-    """
-    getter = getattr(tls, "get_unverified_chain", None)
-    if getter is None:
-        getter = tls._sslobj.get_unverified_chain  # type: ignore[attr-defined]
-    return [c if isinstance(c, bytes) else c.public_bytes(ssl_der()) for c in getter() or []]
-
-
-def ssl_der() -> int:
-    """The encoding constant of ``_ssl.Certificate.public_bytes`` for DER."""
-    import _ssl
-
-    return int(_ssl.ENCODING_DER)
+def _connect(endpoint: Endpoint, timeout: float, *, rsa_only: bool) -> Outcome:
+    if rsa_only not in _CONTEXTS:
+        _CONTEXTS[rsa_only] = handshake.rsa_context() if rsa_only else handshake.probe_context()
+    context = _CONTEXTS[rsa_only]
+    answer = handshake.connect(
+        endpoint.host,
+        endpoint.address,
+        endpoint.port,
+        timeout,
+        context,  # type: ignore[arg-type]
+    )
+    return _outcome(endpoint, answer)
 
 
 def probe_all(
@@ -248,21 +169,106 @@ def probe_each(
 ) -> Iterator[tuple[Endpoint, Outcome]]:
     """Every endpoint's :data:`Outcome` as soon as it is known, all asked at once
     (``MAX_IN_FLIGHT`` at a time): the caller works on one while the others are in flight.
+    From :data:`CHILD_FROM` endpoints on, the handshakes run in a process of their own.
 
     ``progress(endpoint, True)`` when the endpoint is done with (it cannot be audited),
     ``progress(endpoint, False)`` when it answered TLS."""
     if not endpoints:
         return
-    context, rsa_only = _probe_context(), _rsa_context()
-    with ThreadPoolExecutor(max_workers=min(MAX_IN_FLIGHT, len(endpoints))) as pool:
-        futures = {pool.submit(_probe, e, timeout, context, rsa_only): e for e in endpoints}
-        for done, future in enumerate(as_completed(futures), 1):
-            endpoint, outcome = futures[future], future.result()
-            progress(endpoint, isinstance(outcome, EndpointFacts))
-            yield endpoint, outcome
-            if done % TRIM_EVERY == 0:
-                give_memory_back()
+    found = _from_child(endpoints, timeout) if use_child(len(endpoints)) else None
+    for done, (endpoint, outcome) in enumerate(found or _from_threads(endpoints, timeout), 1):
+        progress(endpoint, isinstance(outcome, EndpointFacts))
+        yield endpoint, outcome
+        if done % TRIM_EVERY == 0:
+            give_memory_back()
     give_memory_back()
+
+
+def use_child(count: int) -> bool:
+    """Whether ``count`` handshakes run in a process of their own (``CERTGATE_HANDSHAKES``:
+    ``child`` or ``threads`` decides instead; the self-tests use it)."""
+    chosen = os.environ.get("CERTGATE_HANDSHAKES", "")
+    if chosen in ("child", "threads"):
+        return chosen == "child"
+    return count >= CHILD_FROM
+
+
+def _from_threads(
+    endpoints: Sequence[Endpoint], timeout: float
+) -> Iterator[tuple[Endpoint, Outcome]]:
+    with ThreadPoolExecutor(max_workers=min(MAX_IN_FLIGHT, len(endpoints))) as pool:
+        futures = {pool.submit(_probe, e, timeout): e for e in endpoints}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def _from_child(
+    endpoints: Sequence[Endpoint], timeout: float
+) -> Iterator[tuple[Endpoint, Outcome]] | None:
+    """The handshakes made by a process of their own (:data:`CHILD_MAIN`); None if it cannot
+    start. A second handshake (RSA only) goes to the same process when the first found a
+    non-RSA leaf; the process ends when its input is closed and everything is answered."""
+    package_root = str(Path(__file__).resolve().parents[2])  # where `certgate` is imported from
+    path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD_MAIN],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": path},
+        )
+    except OSError:
+        return None
+    return _answers(child, endpoints, timeout)
+
+
+def _answers(
+    child: subprocess.Popen[bytes], endpoints: Sequence[Endpoint], timeout: float
+) -> Iterator[tuple[Endpoint, Outcome]]:
+    """The child's answers as they come; a second job (number + len(endpoints)) for a
+    non-RSA leaf. What a child that died never answered is asked again here, in threads."""
+    jobs, answers = child.stdin, child.stdout
+    assert jobs is not None
+    assert answers is not None
+    count = len(endpoints)
+    first: dict[int, Outcome] = {}  # non-RSA leaves, asked again with RSA only
+    waiting = set(range(count))
+    try:
+        _send(jobs, [Job(n, e.host, e.address, e.port, timeout) for n, e in enumerate(endpoints)])
+        while waiting:
+            try:
+                number, answer = pickle.load(answers)
+            except EOFError:
+                break
+            index = number % count
+            endpoint, outcome = endpoints[index], _outcome(endpoints[index], answer)
+            if number >= count:  # the RSA-only retry
+                waiting.discard(index)
+                yield endpoint, _with_rsa_retry(first.pop(index), outcome)
+            elif _needs_rsa_retry(outcome):
+                first[index] = outcome
+                e = endpoint
+                _send(jobs, [Job(number + count, e.host, e.address, e.port, timeout, True)])
+            else:
+                waiting.discard(index)
+                yield endpoint, outcome
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            jobs.close()
+        answers.close()
+        child.wait()
+    for index in sorted(i for i in waiting if i in first):  # its RSA retry was lost
+        waiting.discard(index)
+        yield endpoints[index], first[index]
+    if waiting:  # the process died: what it did not answer is asked here
+        yield from _from_threads([endpoints[i] for i in sorted(waiting)], timeout)
+
+
+def _send(jobs: IO[bytes], batch: list[Job]) -> None:
+    """Jobs to the handshake process; one that died reads none (its answers end early)."""
+    with contextlib.suppress(BrokenPipeError):
+        jobs.write(b"".join(pickle.dumps(j, protocol=pickle.HIGHEST_PROTOCOL) for j in batch))
+        jobs.flush()
 
 
 def give_memory_back() -> None:

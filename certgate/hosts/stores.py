@@ -106,7 +106,8 @@ class Trust:
 
     def stores_counted(self) -> tuple[StoreRef, ...]:
         """The stores whose validation counts: the named bundled ones, then the own roots."""
-        bundled = tuple(s for s in bundled_stores() if s.name in self.stores)
+        # a policy of its own roots only never reads sslyze's stores (nor imports sslyze)
+        bundled = tuple(s for s in bundled_stores() if s.name in self.stores) if self.stores else ()
         if self.custom_file is None:
             return bundled
         return (*bundled, StoreRef(CUSTOM_STORE, self.custom_file, "N/A"))

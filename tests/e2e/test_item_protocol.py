@@ -187,3 +187,59 @@ def test_durations_list_one_step_items_as_pytest_does(files_project: Path):
 
     assert len(phases(one_step)) == 3 * len(one_step.rows())
     assert phases(one_step) == phases(by_pytest)
+
+
+_WARNS_IN_EACH_ITEM = (
+    "import warnings\n\n"
+    "def pytest_runtest_logreport(report):\n"
+    "    if report.when == 'call' and 'rsa_2048' in report.nodeid:\n"
+    "        warnings.warn(UserWarning('seen by the admin plugin'))\n"
+)
+
+
+def _warnings_summary(audit: Audit) -> str:
+    return audit.stdout.split("warnings summary")[1].split("-- Docs")[0]
+
+
+def test_a_warning_raised_in_a_batch_is_reported_under_its_own_item(files_project: Path):
+    """Plain items run as one batch under one protocol call: a warning raised while an item
+    runs is still reported under that item's id, for every item that raised it (the same
+    message from the same line, which Python shows once per registry unless reset), exactly
+    as pytest's own protocol reports it."""
+    batched = _with_plugin(files_project, _WARNS_IN_EACH_ITEM)
+    by_pytest = _with_plugin(files_project, _WARNS_IN_EACH_ITEM, "--item-protocol=pytest")
+    summary = _warnings_summary(batched)
+    warned = [line for line in summary.splitlines() if "test_rsa_2048[" in line]
+    assert len(warned) == len(batched.rows("rsa-2048")) >= 2
+    assert summary.count("UserWarning: seen by the admin plugin") == 1  # grouped, as pytest does
+    assert summary == _warnings_summary(by_pytest)
+    assert "own protocol" not in batched.stdout
+
+
+def test_stopping_at_the_first_failure_stops_where_pytests_protocol_stops(demo_audit: Audit):
+    """-x in the middle of a batch: the same items ran, with the same outcomes, as under
+    pytest's own protocol, and the run stopped early."""
+    batched = _run_beside(demo_audit, "reports-x", "-x")
+    by_pytest = _run_beside(demo_audit, "reports-x-pytest", "-x", "--item-protocol=pytest")
+    assert 0 < len(batched.rows()) < len(demo_audit.rows())
+    assert _rows(batched) == _rows(by_pytest)
+    assert re.sub(r" in [\d.]+s", "", _counts_line(batched)) == re.sub(
+        r" in [\d.]+s", "", _counts_line(by_pytest)
+    )
+    assert "stopping after 1 failures" in batched.stdout
+
+
+def test_a_plugin_wrapping_each_items_protocol_sees_every_item(files_project: Path):
+    """A plugin around pytest_runtest_protocol (as pytest-rerunfailures or a timing plugin
+    is): the items are not batched, so the hook is called for every item."""
+    audit = _with_plugin(
+        files_project,
+        "import pytest\n\n"
+        "@pytest.hookimpl(wrapper=True)\n"
+        "def pytest_runtest_protocol(item, nextitem):\n"
+        "    with open('seen.txt', 'a') as out:\n"
+        "        out.write(item.nodeid + '\\n')\n"
+        "    return (yield)\n",
+    )
+    assert len(audit.rows()) >= 5
+    assert _written(files_project, "seen.txt") == sorted(r["nodeid"] for r in audit.rows())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ from certgate.hosts.facts import (
 from certgate.hosts.stores import prepare_trust
 from certgate.lab import pki, servers
 from certgate.lab.demo import Chains
+from tests.support.audit import checkout_env
 
 HOST = "www.good.lab"
 TIMEOUT = 2.0
@@ -392,11 +395,14 @@ def test_one_handshake_finds_what_sslyzes_certificate_scan_finds(
     assert replace(ours, attempts=()) == replace(by_sslyze, attempts=())
 
 
+@pytest.mark.parametrize("handshakes", ["threads", "child"])
 def test_a_server_with_rsa_and_ecdsa_certificates_is_audited_on_the_rsa_one(
-    chains: Chains,
+    chains: Chains, handshakes: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A TLS 1.3 client gets the ECDSA certificate from such a server; the manual's is the RSA
-    one, so the handshake asks again as an RSA-only client (as sslyze's scan prefers it)."""
+    one, so the handshake asks again as an RSA-only client (as sslyze's scan prefers it),
+    whether the handshakes are made in the audit's process or in a process of their own."""
+    monkeypatch.setenv("CERTGATE_HANDSHAKES", handshakes)
     rsa_leaf = leaf(chains.uca)
     ec_key = pki.pooled_key("ec")
     ec_leaf = pki.make_leaf(
@@ -419,3 +425,26 @@ def test_a_server_with_rsa_and_ecdsa_certificates_is_audited_on_the_rsa_one(
     assert facts.reachable
     assert facts.served_chain[0].sha256 == rsa_leaf.cert.fingerprint(hashes.SHA256()).hex().upper()
     assert facts.tls_version == "TLS_1_3"
+
+
+@pytest.mark.parametrize(("policy", "imported"), [("own roots", False), ("mozilla", True)])
+def test_sslyze_is_imported_only_when_a_policy_counts_its_stores(
+    lab: dict[str, servers.LabServer], roots: list[Path], policy: str, imported: bool
+) -> None:
+    """A policy of its own root files never loads sslyze (0.45 s and 9 MiB at start-up,
+    bench/README.md); one that counts the Mozilla store reads sslyze's copy of it."""
+    endpoint = lab["good-3tier"].endpoint(HOST)
+    trust = [str(r) for r in roots] if policy == "own roots" else ["mozilla"]
+    code = (
+        "import sys\n"
+        "from certgate.hosts import scan\n"
+        "from certgate.hosts.facts import Endpoint\n"
+        f"found = scan.scan([Endpoint{(endpoint.host, endpoint.address, endpoint.port)!r}],"
+        f" trust={trust!r}, timeout=2.0)\n"
+        "facts = next(iter(found.values()))\n"
+        "print(facts.status.name, facts.trusted, 'sslyze' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=checkout_env()
+    )
+    assert done.stdout.split() == ["OK", str(policy == "own roots"), str(imported)]

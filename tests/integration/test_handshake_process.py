@@ -1,0 +1,116 @@
+"""A fleet's handshakes in a process of their own (certgate/hosts/handshake.py, started by
+certgate/hosts/probe.py): the same facts as the audit's own threads, from real servers on
+loopback; what a process that dies leaves behind; and a process that stays small."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from certgate.hosts import probe, scan
+from certgate.hosts.facts import Endpoint, EndpointFacts, EndpointStatus
+from certgate.lab import pki, servers
+from certgate.lab.demo import Chains
+from tests.integration.test_scan import BROKEN, CASES, HOST, TIMEOUT, chain_of
+
+
+@pytest.fixture(scope="module")
+def every_kind(chains: Chains) -> Iterator[list[Endpoint]]:
+    """Every chain case of the scan tests and every broken port, served at once."""
+    made: list[servers.LabServer] = [
+        servers.TlsServer(chain_of(chains, case), pki.pooled_key(), address=f"127.0.6.{i + 1}")
+        for i, case in enumerate(CASES)
+    ]
+    made += [kind() for kind in BROKEN.values()]
+    with servers.serving(*made):
+        yield [server.endpoint(HOST) for server in made]
+
+
+@pytest.fixture(scope="module")
+def root_file(chains: Chains, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return pki.write(tmp_path_factory.mktemp("root") / "root.cer", chains.root.pem)
+
+
+def _scan(endpoints: list[Endpoint], root: Path, handshakes: str) -> dict[Endpoint, EndpointFacts]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CERTGATE_HANDSHAKES", handshakes)
+        return scan.scan(endpoints, trust=[root], timeout=TIMEOUT, now=pki.now())
+
+
+def test_the_handshake_process_gives_the_facts_the_threads_give(
+    every_kind: list[Endpoint], root_file: Path
+) -> None:
+    """Every chain case (trusted, incomplete, expired, wrong name, self-signed ...) and every
+    port that cannot be audited (refused, hanging, plain HTTP, reset): the same facts,
+    verdicts and reasons either way."""
+    by_threads = _scan(every_kind, root_file, "threads")
+    by_process = _scan(every_kind, root_file, "child")
+    assert by_process == by_threads
+    statuses = {f.status for f in by_process.values()}
+    assert statuses == {
+        EndpointStatus.OK,
+        EndpointStatus.REFUSED,
+        EndpointStatus.TIMED_OUT,
+        EndpointStatus.NOT_TLS,
+        EndpointStatus.RESET,
+    }
+    assert {f.trusted for f in by_process.values() if f.reachable} == {True, False}
+
+
+def test_a_fleet_sized_scan_uses_the_process_and_a_small_one_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CERTGATE_HANDSHAKES", raising=False)
+    assert probe.use_child(probe.CHILD_FROM)
+    assert not probe.use_child(probe.CHILD_FROM - 1)
+    monkeypatch.setenv("CERTGATE_HANDSHAKES", "threads")
+    assert not probe.use_child(10 * probe.CHILD_FROM)
+
+
+_DIES_AFTER_ONE = (
+    "import pickle, sys\n"
+    "from certgate.hosts.handshake import connect, probe_context\n"
+    "job = pickle.load(sys.stdin.buffer)\n"
+    "answer = connect(job.host, job.address, job.port, job.timeout, probe_context())\n"
+    "sys.stdout.buffer.write(pickle.dumps((job.number, answer)))\n"
+    "sys.exit(3)\n"
+)
+
+
+def test_what_a_dead_handshake_process_never_answered_is_asked_again(
+    every_kind: list[Endpoint], root_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process answers the first address, then dies: the others are asked by the audit's
+    own threads, so every verdict is still the one the threads give (nothing waits forever,
+    nothing is left unjudged)."""
+    monkeypatch.setattr(probe, "CHILD_MAIN", _DIES_AFTER_ONE)
+    some = every_kind[:2] + every_kind[-4:]  # two chains, the four broken ports
+    assert _scan(some, root_file, "child") == _scan(some, root_file, "threads")
+
+
+def test_a_handshake_process_that_cannot_start_leaves_the_scan_to_threads(
+    every_kind: list[Endpoint], root_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(probe, "CHILD_MAIN", "import sys; sys.exit(1)")
+    some = every_kind[:2]
+    found = _scan(some, root_file, "child")
+    assert {f.status for f in found.values()} == {EndpointStatus.OK}
+    assert found == _scan(some, root_file, "threads")
+
+
+def test_the_handshake_process_loads_nothing_but_the_standard_library() -> None:
+    """It stays small (about 19 MiB, bench/README.md): no cryptography, pytest or sslyze."""
+    code = (
+        probe.CHILD_MAIN.split("; serve(")[0]
+        + "; print(sorted({m.split('.')[0] for m in sys.modules}))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    for heavy in ("cryptography", "pytest", "sslyze", "pydantic", "yaml", "_pytest"):
+        assert f"'{heavy}'" not in loaded
+    assert "'certgate'" in loaded
