@@ -27,6 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -219,6 +224,7 @@ def _from_child(
         )
     except OSError:
         return None
+    _widen(child.stdout)
     return _answers(child, endpoints, timeout)
 
 
@@ -262,6 +268,20 @@ def _answers(
         yield endpoints[index], first[index]
     if waiting:  # the process died: what it did not answer is asked here
         yield from _from_threads([endpoints[i] for i in sorted(waiting)], timeout)
+
+
+PIPE_BYTES = 1 << 20  # Linux's default most for a pipe (/proc/sys/fs/pipe-max-size)
+
+
+def _widen(pipe: IO[bytes] | None) -> None:
+    """Room for hundreds of answers in the pipe from the handshake process: it never waits
+    for this process (busy collecting) to read them, so its handshakes go on (Linux; the
+    default 64 KiB elsewhere)."""
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if pipe is None or setsize is None:
+        return
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(pipe.fileno(), setsize, PIPE_BYTES)
 
 
 def _send(jobs: IO[bytes], batch: list[Job]) -> None:

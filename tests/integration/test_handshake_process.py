@@ -4,6 +4,7 @@ loopback; what a process that dies leaves behind; and a process that stays small
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -114,3 +115,16 @@ def test_the_handshake_process_loads_nothing_but_the_standard_library() -> None:
     for heavy in ("cryptography", "pytest", "sslyze", "pydantic", "yaml", "_pytest"):
         assert f"'{heavy}'" not in loaded
     assert "'certgate'" in loaded
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe sizes are Linux's")
+def test_the_answers_pipe_holds_hundreds_of_answers() -> None:
+    """The handshake process never waits for the audit's process to read (a thousand
+    answers are about 3 MB; 64 KiB held twenty, and the handshakes stalled behind them)."""
+    import fcntl
+
+    readable, writable = os.pipe()
+    with os.fdopen(readable, "rb") as pipe:
+        os.close(writable)
+        probe._widen(pipe)
+        assert fcntl.fcntl(pipe.fileno(), fcntl.F_GETPIPE_SZ) == probe.PIPE_BYTES
