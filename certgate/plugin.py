@@ -12,6 +12,7 @@ import gc
 import glob
 import importlib.util
 import os
+import sys
 import warnings
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime
@@ -170,6 +171,40 @@ def pytest_load_initial_conftests(
     args.append(checks)
     known.file_or_dir = [*known.file_or_dir, checks]
     early_config.stash[SHIPPED] = True
+    for conftest in own_conftests(early_config):
+        load_own_conftest(early_config, conftest)
+
+
+def own_conftests(config: pytest.Config) -> list[Path]:
+    """The conftest.py files pytest would load for tests in the folder it was started in
+    (the root directory's, then each folder's down to that one), which it does not load for
+    checks that live in the package, outside that folder."""
+    here, root = config.invocation_params.dir, config.rootpath
+    folders = [f for f in (here, *here.parents) if f.is_relative_to(root)][::-1] or [here]
+    return [f / "conftest.py" for f in folders if (f / "conftest.py").is_file()]
+
+
+def load_own_conftest(config: pytest.Config, path: Path) -> None:
+    """An administrator's conftest.py, loaded as a plugin of the whole run (its hooks and
+    fixtures apply to every check; its ``pytest_plugins`` are loaded too). One that cannot be
+    imported stops the run with a one-line usage error (exit 4)."""
+    name = str(path)
+    if config.pluginmanager.has_plugin(name):
+        return
+    module_name = f"certgate_own_conftest_{sum(1 for m in sys.modules if 'own_conftest' in m)}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        return
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the admin's code: any error, said in one line
+        del sys.modules[module_name]
+        detail = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        raise pytest.UsageError(f"certgate: cannot load {path}: {detail}") from None
+    config.pluginmanager.register(module, name)
+    config.pluginmanager.consider_module(module)
 
 
 def _names_no_tests(config: pytest.Config) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.admin import PFX_PASSWORD, TARGETS, audit_folder
+from tests.support.admin import ADMIN_ITEMS, PFX_PASSWORD, TARGETS, audit_folder
 from tests.support.audit import REPO, Audit, demo_targets, project, run
 
 pytestmark = pytest.mark.slow
@@ -250,3 +250,42 @@ def test_the_terminal_lists_the_targets_with_findings_and_counts_the_rest(demo_a
         r["target"] for r in demo_audit.json["results"] if r["outcome"] != "passed"
     }
     assert f"{len(clean)} other targets: every item passed" in section
+
+
+_ADMIN_CONFTEST = """\
+import pytest
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_line("the admin's conftest.py ran")
+
+@pytest.fixture(autouse=True)
+def stamped(request):
+    with open("stamped.txt", "a", encoding="utf-8") as out:
+        out.write(request.node.nodeid + "\\n")
+"""
+
+
+def test_the_admins_own_conftest_is_loaded_with_the_shipped_checks(tmp_path):
+    """pytest loads a folder's conftest.py for the tests under it; the checks certgate ships
+    live in the package, outside the admin's folder, and pytest would skip it: certgate loads
+    it as a plugin of the run. Its hook runs, and its autouse fixture runs for every item."""
+    folder = audit_folder(tmp_path / "audit")
+    (folder / "conftest.py").write_text(_ADMIN_CONFTEST, encoding="utf-8")
+    done = run(folder, "--targets", "targets.yaml", env={"SHOP_PFX_PASSWORD": PFX_PASSWORD})
+    assert done.status == 0, done.stdout[-2000:]
+    assert "the admin's conftest.py ran" in done.stdout
+    stamped = (folder / "stamped.txt").read_text(encoding="utf-8").splitlines()
+    assert len(stamped) == len(done.rows()) == ADMIN_ITEMS
+
+
+def test_an_admins_conftest_that_cannot_load_stops_the_run_in_one_line(tmp_path):
+    folder = audit_folder(tmp_path / "audit")
+    (folder / "conftest.py").write_text("import no_such_module_here\n", encoding="utf-8")
+    done = run(folder, "--targets", "targets.yaml")
+    assert done.status == 4
+    said = [line for line in (done.stdout + done.stderr).splitlines() if "cannot load" in line]
+    assert said == [
+        f"ERROR: certgate: cannot load {folder / 'conftest.py'}: "
+        "ModuleNotFoundError: No module named 'no_such_module_here'"
+    ]
+    assert not (folder / "reports" / "results.json").exists()
