@@ -233,14 +233,15 @@ def _answers(
 ) -> Iterator[tuple[Endpoint, Outcome]]:
     """The child's answers as they come; a second job (number + len(endpoints)) for a
     non-RSA leaf. What a child that died never answered is asked again here, in threads."""
-    jobs, answers = child.stdin, child.stdout
-    assert jobs is not None
-    assert answers is not None
+    assert child.stdin is not None
+    assert child.stdout is not None
+    jobs, answers = _JobWriter(child.stdin), child.stdout
     count = len(endpoints)
     first: dict[int, Outcome] = {}  # non-RSA leaves, asked again with RSA only
     waiting = set(range(count))
+    ended = False  # the child's answers ended (all given, or it died)
     try:
-        _send(jobs, [Job(n, e.host, e.address, e.port, timeout) for n, e in enumerate(endpoints)])
+        jobs.send([Job(n, e.host, e.address, e.port, timeout) for n, e in enumerate(endpoints)])
         while waiting:
             try:
                 number, answer = pickle.load(answers)
@@ -254,13 +255,15 @@ def _answers(
             elif _needs_rsa_retry(outcome):
                 first[index] = outcome
                 e = endpoint
-                _send(jobs, [Job(number + count, e.host, e.address, e.port, timeout, True)])
+                jobs.send([Job(number + count, e.host, e.address, e.port, timeout, True)])
             else:
                 waiting.discard(index)
                 yield endpoint, outcome
+        ended = True
     finally:
-        with contextlib.suppress(BrokenPipeError):
-            jobs.close()
+        if not ended:  # the caller stopped early: the child's handshakes are not wanted
+            child.kill()
+        jobs.close()
         answers.close()
         child.wait()
     for index in sorted(i for i in waiting if i in first):  # its RSA retry was lost
@@ -268,6 +271,39 @@ def _answers(
         yield endpoints[index], first[index]
     if waiting:  # the process died: what it did not answer is asked here
         yield from _from_threads([endpoints[i] for i in sorted(waiting)], timeout)
+
+
+class _JobWriter:
+    """The jobs for the handshake process, written by a thread of their own: the thread that
+    reads the answers never waits on a full jobs pipe (while the child, its answers pipe full,
+    waits on it: neither would go on). Closing it closes the pipe once all is written."""
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self._queue: queue.SimpleQueue[list[Job] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(
+            target=self._write, args=(pipe,), name="certgate handshake jobs", daemon=True
+        )
+        self._thread.start()
+
+    def send(self, batch: list[Job]) -> None:
+        self._queue.put(batch)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _write(self, pipe: IO[bytes]) -> None:
+        try:
+            while (batch := self._queue.get()) is not None:
+                pipe.write(
+                    b"".join(pickle.dumps(j, protocol=pickle.HIGHEST_PROTOCOL) for j in batch)
+                )
+                pipe.flush()
+        except OSError:  # the child died (BrokenPipeError): its answers end early
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                pipe.close()
 
 
 PIPE_BYTES = 1 << 20  # Linux's default most for a pipe (/proc/sys/fs/pipe-max-size)
@@ -282,13 +318,6 @@ def _widen(pipe: IO[bytes] | None) -> None:
         return
     with contextlib.suppress(OSError):
         fcntl.fcntl(pipe.fileno(), setsize, PIPE_BYTES)
-
-
-def _send(jobs: IO[bytes], batch: list[Job]) -> None:
-    """Jobs to the handshake process; one that died reads none (its answers end early)."""
-    with contextlib.suppress(BrokenPipeError):
-        jobs.write(b"".join(pickle.dumps(j, protocol=pickle.HIGHEST_PROTOCOL) for j in batch))
-        jobs.flush()
 
 
 def give_memory_back() -> None:

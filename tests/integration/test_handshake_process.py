@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -128,3 +129,31 @@ def test_the_answers_pipe_holds_hundreds_of_answers() -> None:
         os.close(writable)
         probe._widen(pipe)
         assert fcntl.fcntl(pipe.fileno(), fcntl.F_GETPIPE_SZ) == probe.PIPE_BYTES
+
+
+def test_thousands_of_quick_answers_do_not_stall_the_two_processes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both pipes full at once: the audit's process still writing jobs, the handshake
+    process's answers not yet read. Neither side may wait on the other (the N = 10,000
+    benchmark once stopped there for good): 3,000 refused ports, answered at once, through
+    pipes of the 64 KiB default."""
+    monkeypatch.setattr(probe, "PIPE_BYTES", 1 << 16)
+    monkeypatch.setenv("CERTGATE_HANDSHAKES", "child")
+    found: dict[Endpoint, probe.Outcome] = {}
+    with servers.serving(servers.ClosedPort()) as (closed,):
+        port = closed.endpoint(HOST).port  # nothing listens on it at any 127.x address
+        endpoints = [
+            Endpoint(HOST, f"127.0.{8 + i // 250}.{1 + i % 250}", port) for i in range(3000)
+        ]
+        worker = threading.Thread(
+            target=lambda: found.update(probe.probe_all(endpoints, 2.0, lambda e, f: None)),
+            daemon=True,
+        )
+        worker.start()
+        worker.join(60)
+    assert not worker.is_alive(), "the audit's process and the handshake process wait on each other"
+    assert len(found) == len(endpoints)
+    assert {f.status for f in found.values() if isinstance(f, EndpointFacts)} == {
+        EndpointStatus.REFUSED
+    }
