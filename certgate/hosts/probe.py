@@ -8,6 +8,12 @@ test tries up to eleven handshakes (TLS 1.3 down to SSL 2.0, two cipher lists ea
 waits the full network timeout on a port that accepts and never answers. Refused / timed
 out / reset / not-TLS ports become facts within ``timeout``. A TLS speaker this client cannot
 finish a handshake with (SSL 3.0 only, say) is left to sslyze, which speaks more.
+
+The handshakes themselves are certgate/hosts/handshake.py's. At fleet size they run in a
+process of their own, on another core, while this one collects the items and makes each
+answer's facts (cryptography reads the certificates here either way): in one process, the
+thousand handshakes' Python side shared the interpreter lock with everything else
+(bench/README.md).
 """
 
 from __future__ import annotations
@@ -92,7 +98,7 @@ def _lookup(host: str, port: int, answer: queue.Queue[list[str] | str]) -> None:
 
 TRIM_EVERY = 128  # handshakes between two :func:`give_memory_back` calls
 # From this many addresses on, the handshakes run in a process of their own (handshake.py):
-# fewer are over before that process would have started (about 0.05 s).
+# below it, the handshakes are over about as soon as the process would have started.
 CHILD_FROM = 200
 CHILD_MAIN = (
     "import sys; from certgate.hosts.handshake import serve; "
