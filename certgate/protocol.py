@@ -297,7 +297,11 @@ def can_batch(config: pytest.Config) -> bool:
     timeout (set up by pytest around each protocol call)."""
     if _reset_once_registries is None:
         return False
-    if float(config.getini("faulthandler_timeout") or 0) > 0:
+    try:
+        timeout = float(config.getini("faulthandler_timeout") or 0)
+    except ValueError:  # `-p no:faulthandler` given first: the option is not even known
+        timeout = 0.0
+    if timeout > 0:
         return False
     for hook in ("pytest_runtestloop", "pytest_runtest_protocol"):
         for impl in getattr(config.hook, hook).get_hookimpls():

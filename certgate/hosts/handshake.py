@@ -14,9 +14,12 @@ handshake ends, ``MAX_IN_FLIGHT`` at a time.
 
 from __future__ import annotations
 
+import contextlib
 import pickle
+import signal
 import socket
 import ssl
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -184,7 +187,7 @@ def serve(jobs: BinaryIO, answers: BinaryIO) -> None:
         except Exception as exc:  # the audit says so for this endpoint
             outcome = Failure("SCAN_FAILED", f"the handshake failed: {exc!r}")
         message = pickle.dumps((job.number, outcome), protocol=pickle.HIGHEST_PROTOCOL)
-        with lock:
+        with lock, contextlib.suppress(OSError):  # the audit is gone: nobody to answer
             answers.write(message)
             answers.flush()
 
@@ -196,3 +199,11 @@ def serve(jobs: BinaryIO, answers: BinaryIO) -> None:
             except EOFError:
                 break
             pool.submit(handshake_and_answer, job)
+
+
+def main() -> None:
+    """The handshake process: jobs on standard input, answers on standard output. Ctrl-C is
+    the audit's to handle (the terminal sends it to both processes): this one ends when the
+    audit closes its input."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    serve(sys.stdin.buffer, sys.stdout.buffer)

@@ -100,10 +100,7 @@ TRIM_EVERY = 128  # handshakes between two :func:`give_memory_back` calls
 # From this many addresses on, the handshakes run in a process of their own (handshake.py):
 # below it, the handshakes are over about as soon as the process would have started.
 CHILD_FROM = 200
-CHILD_MAIN = (
-    "import sys; from certgate.hosts.handshake import serve; "
-    "serve(sys.stdin.buffer, sys.stdout.buffer)"
-)
+CHILD_MAIN = "from certgate.hosts.handshake import main; main()"
 
 Outcome = EndpointFacts | Served | None
 """Why an endpoint cannot be audited, what it served, or None: a TLS speaker this client
@@ -228,7 +225,7 @@ def _from_child(
             stdout=subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": path},
         )
-    except OSError:
+    except (OSError, ValueError):  # no interpreter to start (an embedded Python, say)
         return None
     _widen(child.stdout)
     return _answers(child, endpoints, timeout)

@@ -243,3 +243,21 @@ def test_a_plugin_wrapping_each_items_protocol_sees_every_item(files_project: Pa
     )
     assert len(audit.rows()) >= 5
     assert _written(files_project, "seen.txt") == sorted(r["nodeid"] for r in audit.rows())
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("-p", "no:faulthandler"),  # its ini option is then unknown to pytest
+        ("-o", "faulthandler_timeout=30"),  # set up around each protocol call: no batches
+    ],
+)
+def test_the_faulthandler_plugin_absent_or_timing_each_item(
+    files_project: Path, args: tuple[str, ...]
+):
+    """Whether items are batched depends on the faulthandler plugin's per-item timeout; the
+    run works without the plugin, and each item's warnings are its own either way."""
+    audit = _with_plugin(files_project, _WARNS_IN_EACH_ITEM, *args)
+    assert audit.status in (0, 1), audit.stdout[-2000:] + audit.stderr[-2000:]
+    warned = [line for line in _warnings_summary(audit).splitlines() if "test_rsa_2048[" in line]
+    assert len(warned) == len(audit.rows("rsa-2048")) >= 2

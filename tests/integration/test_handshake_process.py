@@ -5,9 +5,11 @@ loopback; what a process that dies leaves behind; and a process that stays small
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from certgate.hosts.facts import Endpoint, EndpointFacts, EndpointStatus
 from certgate.lab import pki, servers
 from certgate.lab.demo import Chains
 from tests.integration.test_scan import BROKEN, CASES, HOST, TIMEOUT, chain_of
+from tests.support.audit import checkout_env
 
 
 @pytest.fixture(scope="module")
@@ -107,9 +110,10 @@ def test_a_handshake_process_that_cannot_start_leaves_the_scan_to_threads(
 def test_the_handshake_process_loads_nothing_but_the_standard_library() -> None:
     """It stays small (about 19 MiB, bench/README.md): no cryptography, pytest or sslyze."""
     code = (
-        probe.CHILD_MAIN.split("; serve(")[0]
-        + "; print(sorted({m.split('.')[0] for m in sys.modules}))"
+        "import sys; from certgate.hosts.handshake import main; "
+        "print(sorted({m.split('.')[0] for m in sys.modules}))"
     )
+    assert probe.CHILD_MAIN.startswith("from certgate.hosts.handshake import main;")
     loaded = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
@@ -157,3 +161,23 @@ def test_thousands_of_quick_answers_do_not_stall_the_two_processes(
     assert {f.status for f in found.values() if isinstance(f, EndpointFacts)} == {
         EndpointStatus.REFUSED
     }
+
+
+def test_ctrl_c_is_left_to_the_audit_and_closing_its_input_ends_it() -> None:
+    """The terminal sends Ctrl-C to both processes: the handshake process ignores it (no
+    traceback of its own on the admin's screen) and ends quietly when the audit closes its
+    input, which the audit does however it stops."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", probe.CHILD_MAIN],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=checkout_env(),
+    )
+    time.sleep(0.5)  # started and reading its input
+    child.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    assert child.poll() is None
+    _, errors = child.communicate(timeout=10)
+    assert child.returncode == 0
+    assert errors == b""
