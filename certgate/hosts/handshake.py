@@ -106,6 +106,15 @@ def rsa_context() -> ssl.SSLContext:
 def connect(host: str, address: str, port: int, timeout: float, context: ssl.SSLContext) -> Outcome:
     """One handshake with ``host`` as SNI at ``address``:``port``, every step within
     ``timeout`` seconds."""
+    try:
+        return _connect(host, address, port, timeout, context)
+    except Exception as exc:  # nothing the two ways of asking may answer differently
+        return Failure("SCAN_FAILED", f"the handshake failed: {exc!r}")
+
+
+def _connect(
+    host: str, address: str, port: int, timeout: float, context: ssl.SSLContext
+) -> Outcome:
     if not sni_ok(host):
         return Failure("HANDSHAKE_FAILED", f"cannot send {host!r} as SNI: not a valid DNS name")
     deadline = time.monotonic() + timeout
@@ -182,10 +191,7 @@ def serve(jobs: BinaryIO, answers: BinaryIO) -> None:
     lock = threading.Lock()
 
     def handshake_and_answer(job: Job) -> None:
-        try:
-            outcome = connect(job.host, job.address, job.port, job.timeout, contexts[job.rsa_only])
-        except Exception as exc:  # the audit says so for this endpoint
-            outcome = Failure("SCAN_FAILED", f"the handshake failed: {exc!r}")
+        outcome = connect(job.host, job.address, job.port, job.timeout, contexts[job.rsa_only])
         message = pickle.dumps((job.number, outcome), protocol=pickle.HIGHEST_PROTOCOL)
         with lock, contextlib.suppress(OSError):  # the audit is gone: nobody to answer
             answers.write(message)

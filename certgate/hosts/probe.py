@@ -220,9 +220,12 @@ def _from_child(
     path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
     try:
         child = subprocess.Popen(
-            [sys.executable, "-c", CHILD_MAIN],
+            # -P: not the current folder first on its path (a folder of the admin's holding a
+            # `certgate` or an `ssl.py` would be imported instead)
+            [sys.executable, "-P", "-c", CHILD_MAIN],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # one that fails leaves its addresses to threads
             env={**os.environ, "PYTHONPATH": path},
         )
     except (OSError, ValueError):  # no interpreter to start (an embedded Python, say)
@@ -248,8 +251,8 @@ def _answers(
         while waiting:
             try:
                 number, answer = pickle.load(answers)
-            except EOFError:
-                break
+            except (EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+                break  # the process ended (or died half-way through an answer)
             index = number % count
             endpoint, outcome = endpoints[index], _outcome(endpoints[index], answer)
             if number >= count:  # the RSA-only retry
@@ -269,9 +272,10 @@ def _answers(
         jobs.close()
         answers.close()
         child.wait()
-    for index in sorted(i for i in waiting if i in first):  # its RSA retry was lost
+    for index in sorted(i for i in waiting if i in first):  # its RSA retry was lost: here
         waiting.discard(index)
-        yield endpoints[index], first[index]
+        again = _connect(endpoints[index], timeout, rsa_only=True)
+        yield endpoints[index], _with_rsa_retry(first[index], again)
     if waiting:  # the process died: what it did not answer is asked here
         yield from _from_threads([endpoints[i] for i in sorted(waiting)], timeout)
 

@@ -5,11 +5,11 @@ loopback; what a process that dies leaves behind; and a process that stays small
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,9 +17,18 @@ import pytest
 
 from certgate.hosts import probe, scan
 from certgate.hosts.facts import Endpoint, EndpointFacts, EndpointStatus
+from certgate.hosts.handshake import Job
 from certgate.lab import pki, servers
 from certgate.lab.demo import Chains
-from tests.integration.test_scan import BROKEN, CASES, HOST, TIMEOUT, chain_of
+from tests.integration.test_scan import (
+    BROKEN,
+    CASES,
+    HOST,
+    TIMEOUT,
+    _no_fallback,
+    chain_of,
+    rsa_and_ecdsa_server,
+)
 from tests.support.audit import checkout_env
 
 
@@ -47,12 +56,13 @@ def _scan(endpoints: list[Endpoint], root: Path, handshakes: str) -> dict[Endpoi
 
 
 def test_the_handshake_process_gives_the_facts_the_threads_give(
-    every_kind: list[Endpoint], root_file: Path
+    every_kind: list[Endpoint], root_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every chain case (trusted, incomplete, expired, wrong name, self-signed ...) and every
     port that cannot be audited (refused, hanging, plain HTTP, reset): the same facts,
-    verdicts and reasons either way."""
+    verdicts and reasons either way (the process answering every one of them itself)."""
     by_threads = _scan(every_kind, root_file, "threads")
+    monkeypatch.setattr(probe, "_from_threads", _no_fallback)
     by_process = _scan(every_kind, root_file, "child")
     assert by_process == by_threads
     statuses = {f.status for f in by_process.values()}
@@ -95,6 +105,44 @@ def test_what_a_dead_handshake_process_never_answered_is_asked_again(
     monkeypatch.setattr(probe, "CHILD_MAIN", _DIES_AFTER_ONE)
     some = every_kind[:2] + every_kind[-4:]  # two chains, the four broken ports
     assert _scan(some, root_file, "child") == _scan(some, root_file, "threads")
+
+
+_DIES_HALF_WAY_THROUGH_AN_ANSWER = (
+    "import pickle, sys\n"
+    "from certgate.hosts.handshake import connect, probe_context\n"
+    "job = pickle.load(sys.stdin.buffer)\n"
+    "answer = connect(job.host, job.address, job.port, job.timeout, probe_context())\n"
+    "sys.stdout.buffer.write(pickle.dumps((job.number, answer))[:-20])\n"
+    "sys.stdout.flush()\n"
+    "import os; os._exit(9)\n"
+)
+
+
+def test_a_process_that_dies_half_way_through_an_answer_leaves_the_rest_to_threads(
+    every_kind: list[Endpoint], root_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed while writing (the out-of-memory killer, say): the half answer is dropped, and
+    every address gets the verdict the threads give."""
+    monkeypatch.setattr(probe, "CHILD_MAIN", _DIES_HALF_WAY_THROUGH_AN_ANSWER)
+    some = every_kind[:2] + every_kind[-2:]
+    assert _scan(some, root_file, "child") == _scan(some, root_file, "threads")
+
+
+def test_an_rsa_retry_the_dead_process_never_answered_is_made_here(
+    chains: Chains, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process answers the first handshake (the ECDSA certificate) and dies before the
+    RSA-only one: the retry is made in the audit's process, and the verdict is on the RSA
+    certificate, as the threads give it."""
+    monkeypatch.setattr(probe, "CHILD_MAIN", _DIES_AFTER_ONE)
+    monkeypatch.setenv("CERTGATE_HANDSHAKES", "child")
+    server, rsa_leaf = rsa_and_ecdsa_server(chains)
+    with servers.serving(server):
+        found = probe.probe_all([server.endpoint(HOST)], TIMEOUT, lambda e, f: None)
+    served = found[server.endpoint(HOST)]
+    assert isinstance(served, probe.Served)
+    assert served.chain[0] == rsa_leaf.cert
+    assert served.version == "TLS_1_3"
 
 
 def test_a_handshake_process_that_cannot_start_leaves_the_scan_to_threads(
@@ -163,6 +211,7 @@ def test_thousands_of_quick_answers_do_not_stall_the_two_processes(
     }
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="Ctrl-C is a console event on Windows")
 def test_ctrl_c_is_left_to_the_audit_and_closing_its_input_ends_it() -> None:
     """The terminal sends Ctrl-C to both processes: the handshake process ignores it (no
     traceback of its own on the admin's screen) and ends quietly when the audit closes its
@@ -174,10 +223,17 @@ def test_ctrl_c_is_left_to_the_audit_and_closing_its_input_ends_it() -> None:
         stdout=subprocess.PIPE,
         env=checkout_env(),
     )
-    time.sleep(0.5)  # started and reading its input
+    assert child.stdin is not None
+    assert child.stdout is not None
+    with servers.serving(servers.ClosedPort()) as (closed,):
+        where = closed.endpoint(HOST)
+        child.stdin.write(pickle.dumps(Job(0, HOST, where.address, where.port, TIMEOUT)))
+        child.stdin.flush()
+        number, answer = pickle.load(child.stdout)  # it runs, and has read its input
+    assert (number, answer.status) == (0, "REFUSED")
     child.send_signal(signal.SIGINT)
-    time.sleep(0.2)
-    assert child.poll() is None
+    with pytest.raises(subprocess.TimeoutExpired):
+        child.wait(0.5)  # still there
     _, errors = child.communicate(timeout=10)
     assert child.returncode == 0
     assert errors == b""

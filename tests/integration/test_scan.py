@@ -15,7 +15,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from certgate.hosts import scan, sslyze_scan
+from certgate.hosts import probe, scan, sslyze_scan
 from certgate.hosts.facts import (
     AttemptStatus,
     CommandAttempt,
@@ -395,14 +395,9 @@ def test_one_handshake_finds_what_sslyzes_certificate_scan_finds(
     assert replace(ours, attempts=()) == replace(by_sslyze, attempts=())
 
 
-@pytest.mark.parametrize("handshakes", ["threads", "child"])
-def test_a_server_with_rsa_and_ecdsa_certificates_is_audited_on_the_rsa_one(
-    chains: Chains, handshakes: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A TLS 1.3 client gets the ECDSA certificate from such a server; the manual's is the RSA
-    one, so the handshake asks again as an RSA-only client (as sslyze's scan prefers it),
-    whether the handshakes are made in the audit's process or in a process of their own."""
-    monkeypatch.setenv("CERTGATE_HANDSHAKES", handshakes)
+def rsa_and_ecdsa_server(chains: Chains) -> tuple[servers.TlsServer, pki.Issued]:
+    """A server with an ECDSA and an RSA certificate (TLS 1.3 clients get the ECDSA one);
+    and its RSA leaf."""
     rsa_leaf = leaf(chains.uca)
     ec_key = pki.pooled_key("ec")
     ec_leaf = pki.make_leaf(
@@ -419,12 +414,31 @@ def test_a_server_with_rsa_and_ecdsa_certificates_is_audited_on_the_rsa_one(
         address="127.0.0.5",
         also=[([rsa_leaf.cert, chains.uca.cert], rsa_leaf.key)],
     )
+    return server, rsa_leaf
+
+
+@pytest.mark.parametrize("handshakes", ["threads", "child"])
+def test_a_server_with_rsa_and_ecdsa_certificates_is_audited_on_the_rsa_one(
+    chains: Chains, handshakes: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A TLS 1.3 client gets the ECDSA certificate from such a server; the manual's is the RSA
+    one, so the handshake asks again as an RSA-only client (as sslyze's scan prefers it),
+    whether the handshakes are made in the audit's process or in a process of their own
+    (which then answers both: nothing is left to the threads)."""
+    monkeypatch.setenv("CERTGATE_HANDSHAKES", handshakes)
+    if handshakes == "child":
+        monkeypatch.setattr(probe, "_from_threads", _no_fallback)
+    server, rsa_leaf = rsa_and_ecdsa_server(chains)
     with servers.serving(server):
         found = scan.scan([server.endpoint(HOST)], trust=["mozilla"], timeout=TIMEOUT)
     facts = found[server.endpoint(HOST)]
     assert facts.reachable
     assert facts.served_chain[0].sha256 == rsa_leaf.cert.fingerprint(hashes.SHA256()).hex().upper()
     assert facts.tls_version == "TLS_1_3"
+
+
+def _no_fallback(*args: object) -> object:
+    raise AssertionError("the handshake process left addresses unanswered")
 
 
 @pytest.mark.parametrize(("policy", "imported"), [("own roots", False), ("mozilla", True)])
