@@ -171,8 +171,9 @@ def pytest_load_initial_conftests(
     args.append(checks)
     known.file_or_dir = [*known.file_or_dir, checks]
     early_config.stash[SHIPPED] = True
-    for conftest in own_conftests(early_config):
-        load_own_conftest(early_config, conftest)
+    if not known.noconftest:
+        for conftest in own_conftests(early_config):
+            load_own_conftest(early_config, conftest)
 
 
 def own_conftests(config: pytest.Config) -> list[Path]:
@@ -186,11 +187,17 @@ def own_conftests(config: pytest.Config) -> list[Path]:
 
 def load_own_conftest(config: pytest.Config, path: Path) -> None:
     """An administrator's conftest.py, loaded as a plugin of the whole run (its hooks and
-    fixtures apply to every check; its ``pytest_plugins`` are loaded too). One that cannot be
-    imported stops the run with a one-line usage error (exit 4)."""
-    name = str(path)
-    if config.pluginmanager.has_plugin(name):
-        return
+    fixtures apply to every check; its ``pytest_plugins`` are loaded too), imported as pytest
+    imports one by default: its folder first on ``sys.path``, so its own modules import. One
+    that cannot be imported stops the run with a one-line usage error (exit 4)."""
+    # a name that does not end in "conftest.py": pytest scopes the fixtures of a plugin so
+    # named to its folder, which holds none of the checks
+    name = f"certgate-own-conftest ({path})"
+    if config.pluginmanager.has_plugin(str(path)) or config.pluginmanager.has_plugin(name):
+        return  # pytest loaded it itself, or certgate did
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     module_name = f"certgate_own_conftest_{sum(1 for m in sys.modules if 'own_conftest' in m)}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
@@ -203,8 +210,7 @@ def load_own_conftest(config: pytest.Config, path: Path) -> None:
         del sys.modules[module_name]
         detail = f"{type(exc).__name__}: {exc}".splitlines()[0]
         raise pytest.UsageError(f"certgate: cannot load {path}: {detail}") from None
-    config.pluginmanager.register(module, name)
-    config.pluginmanager.consider_module(module)
+    config.pluginmanager.register(module, name)  # its pytest_plugins too, as pytest does
 
 
 def _names_no_tests(config: pytest.Config) -> bool:

@@ -293,8 +293,9 @@ def pytest_protocol_reason(config: pytest.Config) -> str:
 
 def can_batch(config: pytest.Config) -> bool:
     """Whether plain items may share one protocol call: no plugin but pytest's and
-    certgate's runs the loop or hooks an item's protocol, and no per-item faulthandler
-    timeout (set up by pytest around each protocol call)."""
+    certgate's runs the loop or hooks an item's protocol, no ``pytest_assertion_pass``
+    implementation, and no per-item faulthandler timeout (pytest sets those two up around
+    each protocol call, for its item)."""
     if _reset_once_registries is None:
         return False
     try:
@@ -303,6 +304,8 @@ def can_batch(config: pytest.Config) -> bool:
         timeout = 0.0
     if timeout > 0:
         return False
+    if config.hook.pytest_assertion_pass.get_hookimpls():
+        return False  # pytest binds that hook to the item its protocol call was made for
     for hook in ("pytest_runtestloop", "pytest_runtest_protocol"):
         for impl in getattr(config.hook, hook).get_hookimpls():
             if impl.plugin_name not in OWN_LOOP_PLUGINS and not _is_pytest_own(impl.plugin):

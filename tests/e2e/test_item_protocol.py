@@ -261,3 +261,24 @@ def test_the_faulthandler_plugin_absent_or_timing_each_item(
     assert audit.status in (0, 1), audit.stdout[-2000:] + audit.stderr[-2000:]
     warned = [line for line in _warnings_summary(audit).splitlines() if "test_rsa_2048[" in line]
     assert len(warned) == len(audit.rows("rsa-2048")) >= 2
+
+
+def test_an_assertion_pass_hook_sees_each_item(files_project: Path):
+    """pytest hands its ``pytest_assertion_pass`` hook the item its protocol call was made
+    for: with such a hook, items are not batched, and each passing assertion is reported for
+    its own item, as under pytest's own protocol."""
+    source = (
+        "def pytest_assertion_pass(item, lineno, orig, expl):\n"
+        "    with open('passed.txt', 'a') as out:\n"
+        "        out.write(item.nodeid + '\\n')\n"
+    )
+    args = ("--assert=rewrite", "-o", "enable_assertion_pass_hook=true")
+    one_step = _with_plugin(files_project, source, *args)
+    seen = (files_project / "passed.txt").read_text(encoding="utf-8").splitlines()
+    (files_project / "passed.txt").unlink()
+    by_pytest = _with_plugin(files_project, source, *args, "--item-protocol=pytest")
+    assert one_step.status == by_pytest.status
+    assert len(set(seen)) >= 5
+    assert sorted(seen) == sorted(
+        (files_project / "passed.txt").read_text(encoding="utf-8").splitlines()
+    )

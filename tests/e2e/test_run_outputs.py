@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support.admin import ADMIN_ITEMS, PFX_PASSWORD, TARGETS, audit_folder
-from tests.support.audit import REPO, Audit, demo_targets, project, run
+from tests.support.audit import REPO, Audit, checkout_env, demo_targets, project, run
 
 pytestmark = pytest.mark.slow
 
@@ -289,3 +291,44 @@ def test_an_admins_conftest_that_cannot_load_stops_the_run_in_one_line(tmp_path)
         "ModuleNotFoundError: No module named 'no_such_module_here'"
     ]
     assert not (folder / "reports" / "results.json").exists()
+
+
+def test_an_admins_conftest_below_the_root_directory_with_its_own_helper_module(tmp_path):
+    """The repository's root directory above (its pytest.ini), the audit folder below with a
+    conftest.py that imports a module of its own, run with the ``pytest`` command (the folder
+    is then not on sys.path by itself): the helper imports, the hook runs, and the autouse
+    fixture runs for every check (its fixtures are not scoped to its folder)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    folder = audit_folder(repo / "audit")
+    (folder / "helpers.py").write_text("LABEL = 'from the helper module'\n", encoding="utf-8")
+    (folder / "conftest.py").write_text(
+        "from helpers import LABEL\n"
+        + _ADMIN_CONFTEST.replace('"the admin', 'LABEL + " the admin'),
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "pytest"), "--targets", "targets.yaml"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**checkout_env(), "SHOP_PFX_PASSWORD": PFX_PASSWORD},
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "from the helper module the admin's conftest.py ran" in done.stdout
+    stamped = (folder / "stamped.txt").read_text(encoding="utf-8").splitlines()
+    assert len(stamped) == ADMIN_ITEMS
+
+
+def test_noconftest_leaves_the_admins_conftest_alone(tmp_path):
+    folder = audit_folder(tmp_path / "audit")
+    (folder / "conftest.py").write_text(_ADMIN_CONFTEST, encoding="utf-8")
+    done = run(
+        folder, "--targets", "targets.yaml", "--noconftest", env={"SHOP_PFX_PASSWORD": PFX_PASSWORD}
+    )
+    assert done.status == 0, done.stdout[-2000:]
+    assert "the admin's conftest.py ran" not in done.stdout
+    assert not (folder / "stamped.txt").exists()
