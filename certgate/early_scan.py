@@ -1,9 +1,9 @@
 """The run's one host scan, started while pytest collects when the run keeps every target.
 
 Collecting a fleet's items keeps the processor busy while the scan's handshakes mostly wait
-on the network, so starting the scan then overlaps the two (bench/README.md). It starts at
-the first of certgate's check items collected (a run that collects none, someone's own
-tests, contacts nothing), and only when the run keeps every item of every target: no
+on the network, so starting the scan then overlaps the two (bench/README.md). It starts when
+the first of certgate's checks is collected (a run that collects none, someone's own tests,
+contacts nothing), and only when the run keeps every item of every target: no
 ``-k``, ``-m``, ``--deselect``, ``--ignore``, ``--lf`` or stepwise, no test ids or files,
 and no plugin outside pytest and certgate that could deselect items itself. ``--shard``
 keeps whole targets: the shard scans its own. Any other run plans its scan from the items

@@ -468,6 +468,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if marker is None:
         return
     control = CATALOGUE[marker.args[0]]
+    if metafunc.config.stash.get(SCAN_EARLY, False):
+        # the first of certgate's checks being collected: the run audits, scan from now
+        metafunc.config.stash[SCAN_EARLY] = False
+        start_early(metafunc.config)
     argnames = facts_fixtures(list(metafunc.fixturenames))
     inventory = metafunc.config.stash[INVENTORY]
     hosts = metafunc.config.stash[GATHERER].hosts
@@ -620,9 +624,6 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         return
     item.stash[ITEM_CONTROL] = control
     item.stash[ITEM_REF] = ref
-    if item.config.stash.get(SCAN_EARLY, False):  # the first of certgate's items: start
-        item.config.stash[SCAN_EARLY] = False
-        start_early(item.config)
     item.extra_keyword_matches.add(control.id)  # `-k rsa-2048` selects by control id
     item.user_properties.extend(
         [
