@@ -175,9 +175,10 @@ def probe_all(
 def probe_each(
     endpoints: Sequence[Endpoint], timeout: float, progress: Progress
 ) -> Iterator[tuple[Endpoint, Outcome]]:
-    """Every endpoint's :data:`Outcome` as soon as it is known, all asked at once
-    (``MAX_IN_FLIGHT`` at a time): the caller works on one while the others are in flight.
-    From :data:`CHILD_FROM` endpoints on, the handshakes run in a process of their own.
+    """Every endpoint's :data:`Outcome` as soon as it is known, all asked at once: the caller
+    works on one while the others are in flight. From :data:`CHILD_FROM` endpoints on, the
+    handshakes run in a process of their own (``handshake.PROCESS_IN_FLIGHT`` at a time),
+    below it in threads of this one (``handshake.MAX_IN_FLIGHT``).
 
     ``progress(endpoint, True)`` when the endpoint is done with (it cannot be audited),
     ``progress(endpoint, False)`` when it answered TLS."""
