@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.audit import Audit
+from tests.support.audit import Audit, comparable_rows, run_beside
 
 GOOD3, GOOD4 = ("host-good-3tier", "127.0.10.1:8443"), ("host-good-4tier", "127.0.10.2:8443")
 
@@ -288,3 +288,34 @@ targets:
     row = audit.row("consistent-addresses", "half-down", "*")
     assert row["outcome"] == "error"
     assert "127.0.10.12:8443 (connection refused" in row["message"]
+
+
+# the audit's threads may not stand in for the handshake process (they answer what it never
+# does): the run below is the process's own
+_PROCESS_ONLY = """\
+from certgate.hosts import probe
+
+def _no_threads(*args):
+    raise AssertionError("the handshake process left addresses unanswered")
+
+probe._from_threads = _no_threads
+"""
+
+
+def test_the_demo_audited_with_the_handshake_process_reports_what_the_threads_report(
+    demo_audit: Audit,
+):
+    """At 200 addresses or more the handshakes run in a process of their own (the demo has
+    fewer, so its own run used threads): asked to use the process, the whole demo audit gives
+    the same rows, every host control's passes and failures with their manual sections
+    included, and the same counts."""
+    folder = demo_audit.reports.parent
+    (folder / "process_only.py").write_text(_PROCESS_ONLY, encoding="utf-8")
+    by_process = run_beside(
+        demo_audit, "reports-child", "-p", "process_only", env={"CERTGATE_HANDSHAKES": "child"}
+    )
+    assert by_process.status == demo_audit.status == 1
+    assert comparable_rows(by_process) == comparable_rows(demo_audit)
+    hosts = {"https-binding", "chain-served", "chain-trusted", "served-expected"}
+    outcomes = {(r["control"], r["outcome"]) for r in by_process.rows() if r["control"] in hosts}
+    assert {(c, o) for c in hosts for o in ("passed", "failed")} <= outcomes

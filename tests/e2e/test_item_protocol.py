@@ -4,38 +4,28 @@ protocol reports, and steps aside when a run asks for what only pytest's gives."
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from certgate.report.results import stable_nodeid
-from tests.support.audit import Audit, lab_site, project, run
+from tests.support.audit import (
+    BYTES_READ,
+    Audit,
+    comparable_rows,
+    lab_site,
+    project,
+    run,
+    run_beside,
+)
 
-
-def _run_beside(demo: Audit, reports: str, *args: str) -> Audit:
-    """The demo's project audited again, writing to its own reports folder."""
-    folder = demo.reports.parent
-    return replace(run(folder, *args, "--reports-dir", reports), reports=folder / reports)
-
-
-# The one message that differs between two runs of the demo: how much of a page that never
-# finishes arrived before the 5 s bound.
-_BYTES_READ = re.compile(r"\(\d+ bytes read\)")
 # junit.xml's run-dependent attributes
 _TIMES = re.compile(r' (time|timestamp|hostname)="[^"]*"')
 
 
-def _rows(audit: Audit) -> list[dict[str, object]]:
-    return [
-        {k: _BYTES_READ.sub("(N bytes read)", v) if isinstance(v, str) else v for k, v in r.items()}
-        for r in audit.json["results"]
-    ]
-
-
 def _junit(audit: Audit) -> str:
     text = (audit.reports / "junit.xml").read_text(encoding="utf-8")
-    return _BYTES_READ.sub("(N bytes read)", _TIMES.sub("", text))
+    return BYTES_READ.sub("(N bytes read)", _TIMES.sub("", text))
 
 
 def _counts_line(audit: Audit) -> str:
@@ -45,11 +35,11 @@ def _counts_line(audit: Audit) -> str:
 def test_one_step_and_pytest_protocols_report_the_same_demo_audit(demo_audit: Audit):
     """The demo (files, hosts, pages, warnings, waivers, errors) audited through pytest's own
     protocol gives the rows, junit.xml and counts the default one-step protocol gave."""
-    by_pytest = _run_beside(demo_audit, "reports-pytest", "--item-protocol=pytest")
+    by_pytest = run_beside(demo_audit, "reports-pytest", "--item-protocol=pytest")
     assert by_pytest.status == demo_audit.status == 1
     outcomes = {r["outcome"] for r in demo_audit.json["results"]}
     assert outcomes == {"passed", "failed", "warning", "error"}
-    assert _rows(by_pytest) == _rows(demo_audit)
+    assert comparable_rows(by_pytest) == comparable_rows(demo_audit)
     assert _junit(by_pytest) == _junit(demo_audit)
     assert by_pytest.json["summary"] == demo_audit.json["summary"]
     assert re.sub(r" in [\d.]+s", "", _counts_line(by_pytest)) == re.sub(
@@ -123,7 +113,7 @@ def test_a_skip_mark_added_by_a_plugin_skips_the_item(files_project: Path):
 def test_warnings_stay_strict_in_one_step(demo_audit: Audit):
     """-W error::certgate.ComplianceWarning turns the demo's warnings into failures in the
     one-step protocol too (pytest's warnings plugin wraps it)."""
-    strict = _run_beside(demo_audit, "reports-strict", "-W", "error::certgate.ComplianceWarning")
+    strict = run_beside(demo_audit, "reports-strict", "-W", "error::certgate.ComplianceWarning")
     warned = {
         (r["target"], r["control"], r["subject"])
         for r in demo_audit.rows()
@@ -219,10 +209,10 @@ def test_a_warning_raised_in_a_batch_is_reported_under_its_own_item(files_projec
 def test_stopping_at_the_first_failure_stops_where_pytests_protocol_stops(demo_audit: Audit):
     """-x in the middle of a batch: the same items ran, with the same outcomes, as under
     pytest's own protocol, and the run stopped early."""
-    batched = _run_beside(demo_audit, "reports-x", "-x")
-    by_pytest = _run_beside(demo_audit, "reports-x-pytest", "-x", "--item-protocol=pytest")
+    batched = run_beside(demo_audit, "reports-x", "-x")
+    by_pytest = run_beside(demo_audit, "reports-x-pytest", "-x", "--item-protocol=pytest")
     assert 0 < len(batched.rows()) < len(demo_audit.rows())
-    assert _rows(batched) == _rows(by_pytest)
+    assert comparable_rows(batched) == comparable_rows(by_pytest)
     assert re.sub(r" in [\d.]+s", "", _counts_line(batched)) == re.sub(
         r" in [\d.]+s", "", _counts_line(by_pytest)
     )

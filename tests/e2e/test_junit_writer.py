@@ -8,11 +8,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.support.audit import Audit, lab_site, project, run
+from tests.support.audit import BYTES_READ, Audit, lab_site, project, run
 
 _TIMES = re.compile(r' (time|timestamp)="[^"]*"')
-# the one message that differs between two runs of the demo (a page that never finishes)
-_BYTES_READ = re.compile(r"\(\d+ bytes read\)")
 
 GARBLED = """\
   - name: garbled
@@ -35,7 +33,7 @@ def pytest_collection_modifyitems(items):
 
 def _same_but_times(ours: Path, pytests: Path) -> None:
     def text(path: Path) -> str:
-        return _BYTES_READ.sub("", _TIMES.sub("", path.read_text(encoding="utf-8")))
+        return BYTES_READ.sub("", _TIMES.sub("", path.read_text(encoding="utf-8")))
 
     assert text(ours) == text(pytests)
 

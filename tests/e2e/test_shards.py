@@ -16,13 +16,11 @@ from typing import Any
 
 import pytest
 
-from tests.support.audit import Audit, checkout_env, demo_targets, project, run
+from tests.support.audit import BYTES_READ, Audit, checkout_env, demo_targets, project, run
 
 pytestmark = pytest.mark.slow
 
 NOW = "--now=2026-12-01T00:00:00Z"  # every shard judges at the same time
-# The page that never finishes: how many bytes arrived in 5 s is timing, not a verdict.
-_TIMING = re.compile(r"\(\d+ bytes read\)")
 _COLLECTED = re.compile(r"collected (\d+) items?(?: / (\d+) deselected)?(?: / (\d+) selected)?")
 
 
@@ -66,7 +64,7 @@ def merged(runs: dict[str, Audit]) -> tuple[subprocess.CompletedProcess[str], Pa
 def _items(doc: dict[str, Any]) -> list[tuple[str, ...]]:
     keys = ("nodeid", "target", "control", "subject", "outcome", "message")
     return [
-        (*tuple(_TIMING.sub("", str(r[k])) for k in keys), ",".join(r["manual"]))
+        (*tuple(BYTES_READ.sub("", str(r[k])) for k in keys), ",".join(r["manual"]))
         for r in doc["results"]
     ]
 
@@ -120,7 +118,7 @@ def _cases(path: Path) -> tuple[dict[str, str], list[str]]:
     cases = []
     for case in root.iter("testcase"):
         case.attrib.pop("time", None)
-        cases.append(_TIMING.sub("", ET.tostring(case, encoding="unicode")))
+        cases.append(BYTES_READ.sub("", ET.tostring(case, encoding="unicode")))
     return counts, cases
 
 
@@ -140,7 +138,7 @@ def _report(path: Path) -> tuple[str, str, list[tuple[str, str, list[str]]]]:
         for row in runs_:
             cells = [re.sub(r'col-duration">[^<]*', "", c) for c in row["resultsTableRow"]]
             extras = [e["content"] for e in row["extras"]]
-            rows.append((test_id, _TIMING.sub("", row["result"] + row["log"]), cells + extras))
+            rows.append((test_id, BYTES_READ.sub("", row["result"] + row["log"]), cells + extras))
     return data["title"], matrix[0], rows
 
 
@@ -158,7 +156,7 @@ def test_merge_is_the_unsharded_report_html(runs, merged):
         live = [c for c in want if not c.startswith("<td")]
         assert len(findings) == len(live), test_id
         assert all(
-            _TIMING.sub("", w).startswith(_TIMING.sub("", f))
+            BYTES_READ.sub("", w).startswith(BYTES_READ.sub("", f))
             for f, w in zip(findings, live, strict=False)
         ), test_id
 

@@ -25,11 +25,11 @@ from tests.integration.test_scan import (
     CASES,
     HOST,
     TIMEOUT,
-    _no_fallback,
     chain_of,
     rsa_and_ecdsa_server,
 )
 from tests.support.audit import checkout_env
+from tests.support.handshakes import handshakes_in
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +61,10 @@ def test_the_handshake_process_gives_the_facts_the_threads_give(
     """Every chain case (trusted, incomplete, expired, wrong name, self-signed ...) and every
     port that cannot be audited (refused, hanging, plain HTTP, reset): the same facts,
     verdicts and reasons either way (the process answering every one of them itself)."""
-    by_threads = _scan(every_kind, root_file, "threads")
-    monkeypatch.setattr(probe, "_from_threads", _no_fallback)
-    by_process = _scan(every_kind, root_file, "child")
+    handshakes_in(monkeypatch, "threads")
+    by_threads = scan.scan(every_kind, trust=[root_file], timeout=TIMEOUT, now=pki.now())
+    handshakes_in(monkeypatch, "child")
+    by_process = scan.scan(every_kind, trust=[root_file], timeout=TIMEOUT, now=pki.now())
     assert by_process == by_threads
     statuses = {f.status for f in by_process.values()}
     assert statuses == {

@@ -22,6 +22,7 @@ from certgate.hosts.rules import chain_served_problem
 from certgate.lab import servers
 from tests.support import openssl_made as made
 from tests.support.audit import Audit, project, run
+from tests.support.handshakes import handshakes_in
 
 pytestmark = pytest.mark.slow
 
@@ -288,3 +289,31 @@ def test_one_handshake_finds_what_sslyzes_certificate_scan_finds(served: Served,
     fetcher = IssuerFetcher(TIMEOUT, True)
     by_sslyze = sslyze_scan.from_result(endpoint, result, trust, datetime.now(UTC), fetcher)
     assert replace(ours, attempts=()) == replace(by_sslyze, attempts=())
+
+
+# --- the fleet's handshake process reads them as the audit's own threads do ----------------
+
+
+def test_the_handshake_process_reads_openssl_made_chains_as_the_threads_do(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At fleet size the handshakes are made by a process of their own (hosts/handshake.py):
+    on the same openssl-made chains it gives the facts the threads give, without falling back
+    to them. Independent verdict: ``openssl verify`` at security level 2 refuses the SHA-1
+    leaf and the RSA-1024 leaf, and the facts call both untrusted for that reason."""
+    cases = tuple(served.servers)
+    handshakes_in(monkeypatch, "threads")
+    by_threads = scanned(served, *cases, offline=True)
+    handshakes_in(monkeypatch, "child")
+    by_process = scanned(served, *cases, offline=True)
+    assert by_process == by_threads
+    openssl_says = {
+        "sha1": (TrustProblem.WEAK_SIGNATURE, "CA signature digest algorithm too weak"),
+        "rsa1024": (TrustProblem.WEAK_KEY, "EE certificate key too weak"),
+    }
+    for case, (problem, reason) in openssl_says.items():
+        status, said = openssl_verify(served, case, "uca.cer")
+        assert status != 0
+        assert reason in said
+        assert by_process[case].trusted is False
+        assert by_process[case].trust_problems == (problem,)

@@ -15,7 +15,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from certgate.hosts import probe, scan, sslyze_scan
+from certgate.hosts import scan, sslyze_scan
 from certgate.hosts.facts import (
     AttemptStatus,
     CommandAttempt,
@@ -28,6 +28,7 @@ from certgate.hosts.stores import prepare_trust
 from certgate.lab import pki, servers
 from certgate.lab.demo import Chains
 from tests.support.audit import checkout_env
+from tests.support.handshakes import handshakes_in
 
 HOST = "www.good.lab"
 TIMEOUT = 2.0
@@ -425,9 +426,7 @@ def test_a_server_with_rsa_and_ecdsa_certificates_is_audited_on_the_rsa_one(
     one, so the handshake asks again as an RSA-only client (as sslyze's scan prefers it),
     whether the handshakes are made in the audit's process or in a process of their own
     (which then answers both: nothing is left to the threads)."""
-    monkeypatch.setenv("CERTGATE_HANDSHAKES", handshakes)
-    if handshakes == "child":
-        monkeypatch.setattr(probe, "_from_threads", _no_fallback)
+    handshakes_in(monkeypatch, handshakes)
     server, rsa_leaf = rsa_and_ecdsa_server(chains)
     with servers.serving(server):
         found = scan.scan([server.endpoint(HOST)], trust=["mozilla"], timeout=TIMEOUT)
@@ -435,10 +434,6 @@ def test_a_server_with_rsa_and_ecdsa_certificates_is_audited_on_the_rsa_one(
     assert facts.reachable
     assert facts.served_chain[0].sha256 == rsa_leaf.cert.fingerprint(hashes.SHA256()).hex().upper()
     assert facts.tls_version == "TLS_1_3"
-
-
-def _no_fallback(*args: object) -> object:
-    raise AssertionError("the handshake process left addresses unanswered")
 
 
 @pytest.mark.parametrize(("policy", "imported"), [("own roots", False), ("mozilla", True)])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +102,24 @@ def demo_targets(lab: Path) -> str:
     """The shipped targets.yaml, pointed at a lab folder built elsewhere."""
     text = (REPO / "targets.yaml").read_text(encoding="utf-8")
     return text.replace("lab: .lab", f"lab: {lab}").replace(".lab/", f"{lab}/")
+
+
+# The one message that differs between two runs of the demo: how much of a page that never
+# finishes arrived before the 5 s bound.
+BYTES_READ = re.compile(r"\(\d+ bytes read\)")
+
+
+def comparable_rows(audit: Audit) -> list[dict[str, Any]]:
+    """results.json's rows, with what differs between two runs of the same audit (BYTES_READ)
+    made equal."""
+    return [
+        {k: BYTES_READ.sub("(N bytes read)", v) if isinstance(v, str) else v for k, v in r.items()}
+        for r in audit.json["results"]
+    ]
+
+
+def run_beside(audit: Audit, reports: str, *args: str, env: dict[str, str] | None = None) -> Audit:
+    """The project of ``audit`` audited again, writing to its own reports folder."""
+    folder = audit.reports.parent
+    done = run(folder, *args, "--reports-dir", reports, env=env)
+    return replace(done, reports=folder / reports)
