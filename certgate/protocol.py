@@ -24,6 +24,16 @@ print would go to pytest's session-wide capture, not into its report's sections)
 warnings plugin wraps the protocol hook, so ``-W`` and ``filterwarnings`` apply per item as
 before.
 
+A one-step item that passed with nothing to show is reported by its call report alone when
+nothing in the run reads the other two (:func:`phases_unread`): its setup and teardown still
+run, and an item that did not pass plainly, or whose setup or teardown raised, gets all three
+reports, made and logged in pytest's order once its teardown has run. At fleet size the passed
+setup and teardown reports were a third of the item phase (bench/README.md); pytest's terminal
+files them where only ``--durations`` reads them, and the run's other readers (certgate's own,
+pytest's session, cache and step-wise plugins, pytest-html's report wrapper) look at calls and
+failures only. With any other reader of reports (pytest's ``--junitxml``, pytest-xdist,
+pytest-html's table of passed items, ``--durations``, ``-rA``) every item gets all three.
+
 Consecutive plain check items run as one batch under a single call of that hook
 (``pytest_runtestloop`` is certgate's then): pytest's wrappers of the hook (its warnings
 capture, its assertion-message hooks) are set up once for the batch instead of once per item,
@@ -49,7 +59,7 @@ from typing import Any, Literal
 
 import pytest
 
-from certgate.report.results import stable_nodeid
+from certgate.report.results import passed_plainly, stable_nodeid
 from certgate.stash import ITEM_CONTROL
 
 _parse_id: Callable[[str], object] | None
@@ -73,6 +83,27 @@ OWN_LOOP_PLUGINS = frozenset({"certgate-protocol"})
 # and items are not batched)
 _reset_once_registries: Callable[[], None] | None = getattr(warnings, "_filters_mutated", None)
 _RERAISE = (pytest.exit.Exception, KeyboardInterrupt)
+# The hooks that make and read an item's reports, and the modules whose implementations of
+# them read nothing from a passed setup or teardown report of a plain check item: pytest's
+# terminal (it files them under "", read for --durations only, which keeps every report), its
+# session, cache, step-wise and logging plugins (failures, and calls that passed), its runner,
+# skipping and unittest plugins (reports of marked items, of failures, of unittest cases),
+# pytest-html's report wrapper (calls only), and certgate's own (calls and failures; a
+# fleet's report.html is given listed items only, each with all three).
+REPORT_HOOKS = ("pytest_runtest_makereport", "pytest_runtest_logreport", "pytest_report_teststatus")
+PHASE_BLIND_MODULES = frozenset(
+    {
+        "_pytest.terminal",
+        "_pytest.main",
+        "_pytest.runner",
+        "_pytest.skipping",
+        "_pytest.unittest",
+        "_pytest.cacheprovider",
+        "_pytest.stepwise",
+        "_pytest.logging",
+        "pytest_html.plugin",
+    }
+)
 
 Funcargs = Callable[[pytest.Function], dict[str, object]]
 
@@ -93,6 +124,7 @@ class ItemProtocol:
         self.count_passes_only = False  # no -rp/-rP/-rA/--durations: passes only counted
         self.keep_phases = False  # --durations: every phase's report is read at the end
         self.batching = False  # consecutive plain items under one protocol call
+        self.call_alone = False  # a plain pass reported by its call report alone
         self._batch: Sequence[pytest.Item] = ()  # the batch the next protocol call runs
 
     @pytest.hookimpl(tryfirst=True)
@@ -106,7 +138,7 @@ class ItemProtocol:
         if where is None:
             self._where[function] = item.location[:2]
         else:  # pytest's own cached value, computed the same way
-            item.__dict__["location"] = (*where, item.getmodpath())
+            item.__dict__["location"] = (*where, _modpath(item))
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -127,7 +159,9 @@ class ItemProtocol:
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
         """pytest's loop over the items, with consecutive plain check items handed to one
         protocol call. A run with collection errors or ``--collect-only`` gets pytest's loop,
-        as does one where the items are not batched."""
+        as does one where the items are not batched. Whether a plain pass is reported by its
+        call alone is decided here, once every plugin has settled what it reads."""
+        self.call_alone = self.enabled and self.count_passes_only and phases_unread(session.config)
         if not self.batching or session.testsfailed or session.config.option.collectonly:
             return None
         items = session.items
@@ -187,7 +221,7 @@ class ItemProtocol:
         self._running, self._keywords = item, dict.fromkeys(item.keywords, 1)
         self._id = report_id(item)
         try:
-            call = run_in_one_step(item, nextitem, self.funcargs)
+            call = run_in_one_step(item, nextitem, self.funcargs, self.call_alone)
         finally:
             self._running = None
         self._keep_counts_only(call)
@@ -245,6 +279,12 @@ class ItemProtocol:
         if any(n not in params and n not in self.known_names for n in asked_for(item)):
             return False
         return not any(mark.name in SKIP_MARKS for mark in item.iter_markers())
+
+
+def _modpath(item: pytest.Function) -> str:
+    """``item.getmodpath()``: for an item of a module-level function, its own name (pytest
+    walks the item's parents to find that)."""
+    return item.name if isinstance(item.parent, pytest.Module) else item.getmodpath()
 
 
 def report_id(item: pytest.Item) -> object:
@@ -313,6 +353,19 @@ def can_batch(config: pytest.Config) -> bool:
     return True
 
 
+def phases_unread(config: pytest.Config) -> bool:
+    """Whether every implementation of the report hooks is one that reads nothing from a
+    plain check item's passed setup and teardown reports (:data:`PHASE_BLIND_MODULES`,
+    certgate's own). Judged by the module of the code that runs, not the plugin's name: a
+    plugin can hand its hook to another's code (certgate's fleet report.html does)."""
+    for hook in REPORT_HOOKS:
+        for impl in getattr(config.hook, hook).get_hookimpls():
+            module = getattr(impl.function, "__module__", None) or ""
+            if module not in PHASE_BLIND_MODULES and not module.startswith("certgate."):
+                return False
+    return True
+
+
 def _record_warnings(item: pytest.Item, log: list[warnings.WarningMessage]) -> None:
     """The warnings an item of a batch raised, reported under its own id, as pytest's
     per-item capture reports them."""
@@ -355,18 +408,25 @@ COUNTED_PASS = CountedPass()
 
 
 def run_in_one_step(
-    item: pytest.Function, nextitem: pytest.Item | None, funcargs: Funcargs
+    item: pytest.Function,
+    nextitem: pytest.Item | None,
+    funcargs: Funcargs,
+    call_alone: bool = False,
 ) -> pytest.TestReport | None:
     """The item's setup, call and teardown, each reported through pytest's hooks; the call's
-    report (None when the setup failed)."""
+    report (None when the setup failed). With ``call_alone``, a plain pass is reported by its
+    call report alone (:func:`phases_unread`)."""
     call = None
     ihook = item.ihook  # looked up once: pytest finds it by the item's path on every access
     ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
     try:
-        setup = _phase(item, ihook, "setup", lambda: _set_funcargs(item, funcargs))
-        if setup.passed:
-            call = _phase(item, ihook, "call", item.runtest)
-        _phase(item, ihook, "teardown", lambda: _tear_down_before(item, nextitem))
+        if call_alone:
+            call = _call_alone_if_plain(item, nextitem, funcargs, ihook)
+        else:
+            setup = _phase(item, ihook, "setup", lambda: _set_funcargs(item, funcargs))
+            if setup.passed:
+                call = _phase(item, ihook, "call", item.runtest)
+            _phase(item, ihook, "teardown", lambda: _tear_down_before(item, nextitem))
     finally:
         # as pytest leaves an item: its facts stay with the gatherer, not with the item
         item.funcargs = None  # type: ignore[assignment]
@@ -374,10 +434,39 @@ def run_in_one_step(
     return call
 
 
+def _call_alone_if_plain(
+    item: pytest.Function, nextitem: pytest.Item | None, funcargs: Funcargs, ihook: Any
+) -> pytest.TestReport | None:
+    """Setup, call and teardown run first; then a plain pass logs its call report alone, and
+    anything else its three reports, made and logged in pytest's order."""
+    setup = _run(lambda: _set_funcargs(item, funcargs), "setup")
+    if setup.excinfo is not None:  # as pytest: the failed setup, no call, the teardown
+        _report(item, ihook, setup)
+        _phase(item, ihook, "teardown", lambda: _tear_down_before(item, nextitem))
+        return None
+    ran = _run(item.runtest, "call")
+    call: pytest.TestReport = ihook.pytest_runtest_makereport(item=item, call=ran)
+    teardown = _run(lambda: _tear_down_before(item, nextitem), "teardown")
+    if teardown.excinfo is None and passed_plainly(call):
+        ihook.pytest_runtest_logreport(report=call)
+        return call
+    _report(item, ihook, setup)
+    ihook.pytest_runtest_logreport(report=call)
+    _report(item, ihook, teardown)
+    return call
+
+
 def _phase(
     item: pytest.Function, ihook: Any, when: str, func: Callable[[], object]
 ) -> pytest.TestReport:
-    call = pytest.CallInfo.from_call(func, when=when, reraise=_RERAISE)  # type: ignore[arg-type]
+    return _report(item, ihook, _run(func, when))
+
+
+def _run(func: Callable[[], object], when: str) -> pytest.CallInfo[object]:
+    return pytest.CallInfo.from_call(func, when=when, reraise=_RERAISE)  # type: ignore[arg-type]
+
+
+def _report(item: pytest.Function, ihook: Any, call: pytest.CallInfo[object]) -> pytest.TestReport:
     report: pytest.TestReport = ihook.pytest_runtest_makereport(item=item, call=call)
     ihook.pytest_runtest_logreport(report=report)
     return report

@@ -27,7 +27,7 @@ from certgate.report.evidence import (
 )
 from certgate.report.findings import Cell, findings, row_anchor
 from certgate.report.pictures import outcome_bars_svg, timeline_svg
-from certgate.report.results import Outcome, Results, certgate_report
+from certgate.report.results import Outcome, Results, certgate_report, stable_nodeid
 
 _RANK = {
     Outcome.ERROR: 5,
@@ -238,30 +238,40 @@ def _feed_listed_only(plugins: pytest.PytestPluginManager) -> None:
         if isinstance(plugin, BaseReport) and not hasattr(hook, "listed_only"):
             name = plugins.get_name(plugin)
             plugins.unregister(plugin)
-            plugin.pytest_runtest_logreport = listed_only(plugin.pytest_runtest_logreport)
+            held = ListedOnly(plugin.pytest_runtest_logreport)
+            plugin.pytest_runtest_logreport = held.pytest_runtest_logreport
+            plugin.pytest_runtest_logfinish = held.pytest_runtest_logfinish
             plugins.register(plugin, name)
 
 
-def listed_only(
-    feed: Callable[[pytest.TestReport], None],
-) -> Callable[[pytest.TestReport], None]:
-    """A ``pytest_runtest_logreport`` that passes an item's reports on at its teardown, and
-    only when the item is listed: pytest-html itself waits for the teardown to make a row."""
-    pending: dict[str, list[pytest.TestReport]] = {}
+class ListedOnly:
+    """An item's reports held until its teardown, then passed on to pytest-html when the item
+    is listed (pytest-html itself waits for the teardown to make a row). An item that passed
+    plainly may be reported by its call alone (certgate.protocol): what an item's end finds
+    still held is dropped."""
+
+    def __init__(self, feed: Callable[[pytest.TestReport], None]) -> None:
+        self.feed = feed
+        self.pending: dict[str, list[pytest.TestReport]] = {}
 
     @pytest.hookimpl(trylast=True)  # where pytest-html's own hook is called
-    def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-        held = pending.setdefault(report.nodeid, [])
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        held = self.pending.setdefault(report.nodeid, [])
         held.append(report)
         if report.when != "teardown":
             return
-        del pending[report.nodeid]
+        del self.pending[report.nodeid]
         if any(_listed(r) for r in held):
             for each in held:
-                feed(each)
+                self.feed(each)
 
-    pytest_runtest_logreport.listed_only = True  # type: ignore[attr-defined]
-    return pytest_runtest_logreport
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        self.pending.pop(stable_nodeid(nodeid), None)  # the id certgate's reports carry
+        self.pending.pop(nodeid, None)
+
+
+# the swapped hook is known by this mark (a plugin registered twice is swapped once)
+ListedOnly.pytest_runtest_logreport.listed_only = True  # type: ignore[attr-defined]
 
 
 def _listed(report: pytest.TestReport) -> bool:

@@ -176,8 +176,8 @@ class JUnitWriter:
         found = outcome_elements(report)
         if found:
             case.elements += tuple(found)
-        if report.when == "teardown":
-            case.properties = report.user_properties
+        case.properties = report.user_properties  # the last report's: all an item's, as pytest
+        # appends them; a plain pass may be reported by its call alone (certgate.protocol)
 
     def _case(self, nodeid: str) -> Case:
         case = self.cases.get(nodeid)

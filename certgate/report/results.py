@@ -62,6 +62,19 @@ def certgate_report(report: object) -> bool:
     return any(key == "control" for key, _ in getattr(report, "user_properties", ()))
 
 
+def passed_plainly(report: object) -> bool:
+    """Whether a call report is of a certgate item that passed with nothing to show: pytest's
+    outcome passed, certgate's verdict passed (not a warning), nothing captured. What is
+    listed in a fleet's report.html, and what gets all three phase reports, is the rest."""
+    verdict = getattr(report, "certgate", None)
+    return (
+        verdict is not None
+        and verdict[0] is Outcome.PASSED
+        and getattr(report, "passed", False)
+        and not getattr(report, "sections", ())
+    )
+
+
 def stable_nodeid(nodeid: str) -> str:
     """``checks/test_keys.py::test_rsa_2048[shop:csr]`` wherever the checks were collected
     from (the repository, or the installed package seen from any working directory); the

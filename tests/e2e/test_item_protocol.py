@@ -3,7 +3,9 @@ protocol reports, and steps aside when a run asks for what only pytest's gives."
 
 from __future__ import annotations
 
+import json
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from tests.support.audit import (
     comparable_rows,
     lab_site,
     project,
+    report_table,
     run,
     run_beside,
 )
@@ -272,3 +275,107 @@ def test_an_assertion_pass_hook_sees_each_item(files_project: Path):
     assert sorted(seen) == sorted(
         (files_project / "passed.txt").read_text(encoding="utf-8").splitlines()
     )
+
+
+# What pytest's terminal was handed of each item's setup and teardown, read as the item ends
+# (before the one-step protocol drops what the terminal filed under ""): written to the file
+# PHASES_SEEN names. FLEET=1 makes the run fleet-sized (report.html lists findings only, as
+# past certgate.report.html.FLEET_ITEMS); READER=1 adds a plugin reading every report.
+_PHASES_SEEN = """
+import json
+import os
+
+import certgate.report.html
+from certgate.report.results import stable_nodeid
+
+if os.environ.get("FLEET") == "1":
+    certgate.report.html.FLEET_ITEMS = 0
+_config = []
+_seen = {}
+
+
+def pytest_configure(config):
+    _config.append(config)
+
+
+def pytest_runtest_logfinish(nodeid):
+    stats = _config[0].pluginmanager.get_plugin("terminalreporter").stats
+    stable = stable_nodeid(nodeid)
+    _seen[stable] = sorted(r.when for r in stats.get("", []) if r.nodeid == stable)
+
+
+def pytest_sessionfinish(session):
+    with open(os.environ["PHASES_SEEN"], "w") as out:
+        json.dump(_seen, out)
+
+
+if os.environ.get("READER") == "1":
+    def pytest_runtest_logreport(report):
+        pass
+"""
+
+
+def _phases_seen(
+    audit: Audit, name: str, *args: str, **env: str
+) -> tuple[Audit, dict[str, list[str]]]:
+    folder = audit.reports.parent
+    (folder / "phasesseen.py").write_text(_PHASES_SEEN, encoding="utf-8")
+    seen = folder / f"{name}.json"
+    done = run_beside(audit, name, "-p", "phasesseen", *args, env={"PHASES_SEEN": str(seen), **env})
+    assert done.status == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    return done, json.loads(seen.read_text(encoding="utf-8"))
+
+
+def _table(audit: Audit) -> list[tuple[str, str, list[str]]]:
+    """report.html's results table: ids, outcomes and logs, cells."""
+    _, _, rows = report_table(audit.reports / "report.html")
+    return [(i, result, [c for c in cells if c.startswith("<td")]) for i, result, cells in rows]
+
+
+def test_a_plain_pass_is_reported_by_its_call_alone_at_fleet_size(demo_audit: Audit):
+    """At fleet size nothing in the run reads a passed item's setup and teardown reports:
+    a plain pass is reported by its call alone; an item with anything to show (failed,
+    warning, waived, error) gets its three reports. Every output is what pytest's own
+    protocol, which reports all three phases of every item, gives."""
+    alone, seen = _phases_seen(demo_audit, "fleet", FLEET="1")
+    by_pytest, pytest_seen = _phases_seen(
+        demo_audit, "fleet-pytest", "--item-protocol=pytest", FLEET="1"
+    )
+    assert comparable_rows(alone) == comparable_rows(by_pytest)
+    assert _junit(alone) == _junit(by_pytest)
+    assert re.sub(r" in [\d.]+s", "", _counts_line(alone)) == re.sub(
+        r" in [\d.]+s", "", _counts_line(by_pytest)
+    )
+    assert _table(alone) == _table(by_pytest)
+    assert "the results table lists the findings" in (alone.reports / "report.html").read_text()
+    outcome = {r["nodeid"]: r["outcome"] for r in alone.json["results"]}
+    assert set(seen) == set(pytest_seen) == set(outcome)
+    plain = {n for n, o in outcome.items() if o == "passed"}
+    assert 0 < len(plain) < len(outcome)
+    assert all(seen[n] == [] for n in plain)
+    assert all(pytest_seen[n] == ["setup", "teardown"] for n in plain)
+    assert {n: seen[n] for n in outcome if n not in plain} == {
+        n: pytest_seen[n] for n in outcome if n not in plain
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        ((), {}),  # report.html's table lists every item: pytest-html reads all three
+        (("--junitxml=pytest-junit.xml",), {"FLEET": "1"}),  # closes a test case at its teardown
+        ((), {"FLEET": "1", "READER": "1"}),  # an admin's plugin reading every report
+    ],
+    ids=["not-fleet-size", "pytest-junitxml", "admin-reader"],
+)
+def test_every_phase_is_reported_when_something_reads_it(
+    demo_audit: Audit, args: tuple[str, ...], env: dict[str, str]
+):
+    audit, seen = _phases_seen(demo_audit, f"every-phase-{len(args)}-{len(env)}", *args, **env)
+    plain = [r["nodeid"] for r in audit.json["results"] if r["outcome"] == "passed"]
+    assert plain
+    assert all(seen[n] == ["setup", "teardown"] for n in plain)
+    assert comparable_rows(audit) == comparable_rows(demo_audit)
+    if args:
+        cases = ET.parse(audit.reports.parent / "pytest-junit.xml").getroot().iter("testcase")
+        assert len(list(cases)) == len(audit.rows())

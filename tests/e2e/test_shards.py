@@ -5,7 +5,6 @@ aside, which results.json does not carry)."""
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import subprocess
@@ -16,7 +15,15 @@ from typing import Any
 
 import pytest
 
-from tests.support.audit import BYTES_READ, Audit, checkout_env, demo_targets, project, run
+from tests.support.audit import (
+    BYTES_READ,
+    Audit,
+    checkout_env,
+    demo_targets,
+    project,
+    report_table,
+    run,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -126,27 +133,11 @@ def test_merge_is_the_unsharded_junit_xml(runs, merged):
     assert _cases(merged[1] / "junit.xml") == _cases(runs["whole"].reports / "junit.xml")
 
 
-def _report(path: Path) -> tuple[str, str, list[tuple[str, str, list[str]]]]:
-    text = path.read_text("utf-8")
-    blob = re.search(r'data-jsonblob="([^"]*)"', text)
-    matrix = re.search(r"<h2>Compliance matrix.*?</table>", text, re.S)
-    assert blob is not None
-    assert matrix is not None
-    data = json.loads(html.unescape(blob[1]))
-    rows = []
-    for test_id, runs_ in data["tests"].items():
-        for row in runs_:
-            cells = [re.sub(r'col-duration">[^<]*', "", c) for c in row["resultsTableRow"]]
-            extras = [e["content"] for e in row["extras"]]
-            rows.append((test_id, BYTES_READ.sub("", row["result"] + row["log"]), cells + extras))
-    return data["title"], matrix[0], rows
-
-
 def test_merge_is_the_unsharded_report_html(runs, merged):
     """Same rows, outcomes, logs, title and matrix; each finding's remediation is there, the
     live evidence (served chain, openssl command) after it is not: results.json lacks it."""
-    title, matrix, rows = _report(merged[1] / "report.html")
-    whole_title, whole_matrix, whole_rows = _report(runs["whole"].reports / "report.html")
+    title, matrix, rows = report_table(merged[1] / "report.html")
+    whole_title, whole_matrix, whole_rows = report_table(runs["whole"].reports / "report.html")
     assert (title, matrix) == (whole_title, whole_matrix)
     assert [r[:2] for r in rows] == [r[:2] for r in whole_rows]
     for (test_id, _, got), (_, _, want) in zip(rows, whole_rows, strict=True):

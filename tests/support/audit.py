@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -123,3 +124,21 @@ def run_beside(audit: Audit, reports: str, *args: str, env: dict[str, str] | Non
     folder = audit.reports.parent
     done = run(folder, *args, "--reports-dir", reports, env=env)
     return replace(done, reports=folder / reports)
+
+
+def report_table(path: Path) -> tuple[str, str, list[tuple[str, str, list[str]]]]:
+    """report.html's title, compliance matrix and results table: per row its test id, its
+    outcome and log, its cells (durations blanked) and extras."""
+    text = path.read_text("utf-8")
+    blob = re.search(r'data-jsonblob="([^"]*)"', text)
+    matrix = re.search(r"<h2>Compliance matrix.*?</table>", text, re.S)
+    assert blob is not None
+    assert matrix is not None
+    data = json.loads(html.unescape(blob[1]))
+    rows = []
+    for test_id, runs_ in data["tests"].items():
+        for row in runs_:
+            cells = [re.sub(r'col-duration">[^<]*', "", c) for c in row["resultsTableRow"]]
+            extras = [e["content"] for e in row["extras"]]
+            rows.append((test_id, BYTES_READ.sub("", row["result"] + row["log"]), cells + extras))
+    return data["title"], matrix[0], rows

@@ -1,5 +1,5 @@
 """At fleet size pytest-html is given the reports of the items its table lists, each item's
-reports together at its teardown, in order (certgate/report/html.py, listed_only)."""
+reports together at its teardown, in order (certgate/report/html.py, ListedOnly)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Literal
 
 import pytest
 
-from certgate.report.html import listed_only
+from certgate.report.html import ListedOnly
 from certgate.report.results import Outcome
 
 PROPS = [("control", "rsa-2048"), ("manual", "5.1.5"), ("target", "t"), ("subject", "csr")]
@@ -31,7 +31,7 @@ def _reports(nodeid: str, call_outcome: Phase, verdict: Outcome | None, props=PR
 
 def test_only_listed_items_reach_pytest_html_whole_and_in_order():
     fed: list[tuple[str, str]] = []
-    hook = listed_only(lambda r: fed.append((r.nodeid, r.when)))
+    hook = ListedOnly(lambda r: fed.append((r.nodeid, r.when))).pytest_runtest_logreport
     items = {
         "passed": _reports("passed", "passed", Outcome.PASSED),
         "failed": _reports("failed", "failed", Outcome.FAILED),
@@ -50,9 +50,25 @@ def test_only_listed_items_reach_pytest_html_whole_and_in_order():
 
 def test_an_item_whose_setup_failed_is_listed():
     fed: list[str] = []
-    hook = listed_only(lambda r: fed.append(r.when))
+    hook = ListedOnly(lambda r: fed.append(r.when)).pytest_runtest_logreport
     setup, _, teardown = _reports("error", "passed", None)
     setup.outcome = "failed"
     hook(setup)
     hook(teardown)
     assert fed == ["setup", "teardown"]
+
+
+def test_a_pass_reported_by_its_call_alone_is_not_held_past_its_end():
+    """certgate.protocol may report a plain pass by its call report alone: no teardown comes,
+    and the item's end drops what was held (nothing kept per passed item at fleet size)."""
+    fed: list[str] = []
+    listed = ListedOnly(lambda r: fed.append(r.nodeid))
+    _, call, _ = _reports("checks/test_keys.py::test_rsa_2048[t:csr]", "passed", Outcome.PASSED)
+    listed.pytest_runtest_logreport(call)
+    assert listed.pending  # held, as for any item before its teardown
+    # the item's own id, as collected from the installed package: its reports carry the stable one
+    listed.pytest_runtest_logfinish(
+        "site-packages/certgate/checks/test_keys.py::test_rsa_2048[t:csr]"
+    )
+    assert listed.pending == {}
+    assert fed == []
