@@ -87,9 +87,10 @@ _RERAISE = (pytest.exit.Exception, KeyboardInterrupt)
 # them read nothing from a passed setup or teardown report of a plain check item: pytest's
 # terminal (it files them under "", read for --durations only, which keeps every report), its
 # session, cache, step-wise and logging plugins (failures, and calls that passed), its runner,
-# skipping and unittest plugins (reports of marked items, of failures, of unittest cases),
-# pytest-html's report wrapper (calls only), and certgate's own (calls and failures; a
-# fleet's report.html is given listed items only, each with all three).
+# skipping, unittest, tmpdir and subtests plugins (reports of marked items, of failures, of
+# unittest cases, of items with a tmp_path, of calls), pytest-html's report wrapper (calls
+# only), and certgate's own (calls and failures; a fleet's report.html is given listed items
+# only, each with all three).
 REPORT_HOOKS = ("pytest_runtest_makereport", "pytest_runtest_logreport", "pytest_report_teststatus")
 PHASE_BLIND_MODULES = frozenset(
     {
@@ -101,6 +102,8 @@ PHASE_BLIND_MODULES = frozenset(
         "_pytest.cacheprovider",
         "_pytest.stepwise",
         "_pytest.logging",
+        "_pytest.tmpdir",
+        "_pytest.subtests",
         "pytest_html.plugin",
     }
 )

@@ -379,3 +379,18 @@ def test_every_phase_is_reported_when_something_reads_it(
     if args:
         cases = ET.parse(audit.reports.parent / "pytest-junit.xml").getroot().iter("testcase")
         assert len(list(cases)) == len(audit.rows())
+
+
+def test_stopping_at_the_first_failure_at_fleet_size(demo_audit: Audit):
+    """-x where plain passes are reported by their calls alone: the run stops after the same
+    item, with the same outcomes, as under pytest's own protocol."""
+    alone, seen = _phases_seen(demo_audit, "fleet-x", "-x", FLEET="1")
+    by_pytest, _ = _phases_seen(
+        demo_audit, "fleet-x-pytest", "-x", "--item-protocol=pytest", FLEET="1"
+    )
+    assert 0 < len(alone.rows()) < len(demo_audit.rows())
+    assert comparable_rows(alone) == comparable_rows(by_pytest)
+    assert re.sub(r" in [\d.]+s", "", _counts_line(alone)) == re.sub(
+        r" in [\d.]+s", "", _counts_line(by_pytest)
+    )
+    assert any(phases == [] for phases in seen.values())  # reported by their calls alone
