@@ -368,10 +368,11 @@ def _shipped_checks_display(config: pytest.Config) -> None:
     per finding (``-ra``), no tracebacks, unless the command line says otherwise."""
     if not config.stash.get(SHIPPED, False):
         return
-    if config.option.tbstyle == "auto":
-        config.option.tbstyle = "no"
-    if config.option.reportchars == "fE":  # pytest's default: only failures and errors
-        config.option.reportchars = "a"
+    option = config.option  # without pytest's terminal (-p no:terminal) neither is known
+    if getattr(option, "tbstyle", None) == "auto":
+        option.tbstyle = "no"
+    if getattr(option, "reportchars", None) == "fE":  # pytest's default: failures and errors
+        option.reportchars = "a"
 
 
 def _default_outputs(config: pytest.Config, reports: Path) -> None:

@@ -29,7 +29,8 @@ nothing in the run reads the other two (:func:`phases_unread`): its setup and te
 run, and an item that did not pass plainly, or whose setup or teardown raised, gets all three
 reports, made and logged in pytest's order once its teardown has run. At fleet size the passed
 setup and teardown reports were a third of the item phase (bench/README.md); pytest's terminal
-files them where only ``--durations`` reads them, and the run's other readers (certgate's own,
+files them where only ``--durations`` and the "times" progress style read them (either keeps
+every report), and the run's other readers (certgate's own,
 pytest's session, cache and step-wise plugins, pytest-html's report wrapper) look at calls and
 failures only. With any other reader of reports (pytest's ``--junitxml``, pytest-xdist,
 pytest-html's table of passed items, ``--durations``, ``-rA``) every item gets all three.
@@ -59,7 +60,7 @@ from typing import Any, Literal
 
 import pytest
 
-from certgate.report.results import passed_plainly, stable_nodeid
+from certgate.report.results import UNLOGGED_SECONDS, passed_plainly, stable_nodeid
 from certgate.stash import ITEM_CONTROL
 
 _parse_id: Callable[[str], object] | None
@@ -85,7 +86,8 @@ _reset_once_registries: Callable[[], None] | None = getattr(warnings, "_filters_
 _RERAISE = (pytest.exit.Exception, KeyboardInterrupt)
 # The hooks that make and read an item's reports, and the modules whose implementations of
 # them read nothing from a passed setup or teardown report of a plain check item: pytest's
-# terminal (it files them under "", read for --durations only, which keeps every report), its
+# terminal (it files them under "": read for --durations and the "times" progress style, each
+# of which keeps every report, and for captured output, of which a plain item has none), its
 # session, cache, step-wise and logging plugins (failures, and calls that passed), its runner,
 # skipping, unittest, tmpdir and subtests plugins (reports of marked items, of failures, of
 # unittest cases, of items with a tmp_path, of calls), pytest-html's report wrapper (calls
@@ -128,6 +130,7 @@ class ItemProtocol:
         self.keep_phases = False  # --durations: every phase's report is read at the end
         self.batching = False  # consecutive plain items under one protocol call
         self.call_alone = False  # a plain pass reported by its call report alone
+        self._config: pytest.Config | None = None  # set once the loop starts
         self._batch: Sequence[pytest.Item] = ()  # the batch the next protocol call runs
 
     @pytest.hookimpl(tryfirst=True)
@@ -151,8 +154,8 @@ class ItemProtocol:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         self._stats = getattr(reporter, "stats", {})
         option = session.config.option
-        shown = set(option.reportchars or "") & {"p", "P", "A"}
-        times = session.config.getini("console_output_style") == "times"
+        shown = set(getattr(option, "reportchars", "") or "") & {"p", "P", "A"}
+        times = _ini(session.config, "console_output_style") == "times"
         durations = getattr(option, "durations", None) is not None
         self.count_passes_only = not (shown or times or durations)
         self.keep_phases = durations
@@ -164,7 +167,8 @@ class ItemProtocol:
         protocol call. A run with collection errors or ``--collect-only`` gets pytest's loop,
         as does one where the items are not batched. Whether a plain pass is reported by its
         call alone is decided here, once every plugin has settled what it reads."""
-        self.call_alone = self.enabled and self.count_passes_only and phases_unread(session.config)
+        self._config = session.config
+        self._decide_call_alone()
         if not self.batching or session.testsfailed or session.config.option.collectonly:
             return None
         items = session.items
@@ -188,6 +192,21 @@ class ItemProtocol:
                 raise session.Interrupted(session.shouldstop)
             start = end
         return True
+
+    def _decide_call_alone(self) -> None:
+        config = self._config
+        self.call_alone = bool(
+            config is not None and self.enabled and self.count_passes_only and phases_unread(config)
+        )
+
+    def pytest_plugin_registered(self, plugin: object) -> None:
+        """A plugin registered once the items run (by another plugin, at an item's start)
+        may read every report from then on: decided again."""
+        if self._config is not None:
+            self._decide_call_alone()
+
+    def _call_alone_now(self) -> bool:
+        return self.call_alone
 
     def _batchable(self, item: pytest.Item) -> bool:
         """A plain item whose warning filters are the run's (no ``filterwarnings`` mark)."""
@@ -224,7 +243,7 @@ class ItemProtocol:
         self._running, self._keywords = item, dict.fromkeys(item.keywords, 1)
         self._id = report_id(item)
         try:
-            call = run_in_one_step(item, nextitem, self.funcargs, self.call_alone)
+            call = run_in_one_step(item, nextitem, self.funcargs, self._call_alone_now)
         finally:
             self._running = None
         self._keep_counts_only(call)
@@ -341,10 +360,7 @@ def can_batch(config: pytest.Config) -> bool:
     each protocol call, for its item)."""
     if _reset_once_registries is None:
         return False
-    try:
-        timeout = float(config.getini("faulthandler_timeout") or 0)
-    except ValueError:  # `-p no:faulthandler` given first: the option is not even known
-        timeout = 0.0
+    timeout = float(str(_ini(config, "faulthandler_timeout") or 0))
     if timeout > 0:
         return False
     if config.hook.pytest_assertion_pass.get_hookimpls():
@@ -367,6 +383,15 @@ def phases_unread(config: pytest.Config) -> bool:
             if module not in PHASE_BLIND_MODULES and not module.startswith("certgate."):
                 return False
     return True
+
+
+def _ini(config: pytest.Config, name: str) -> object:
+    """An ini option's value; "" when the plugin that adds it is off (``-p no:terminal``,
+    ``-p no:faulthandler``: pytest then does not know the option at all)."""
+    try:
+        return config.getini(name)
+    except ValueError:
+        return ""
 
 
 def _record_warnings(item: pytest.Item, log: list[warnings.WarningMessage]) -> None:
@@ -414,16 +439,17 @@ def run_in_one_step(
     item: pytest.Function,
     nextitem: pytest.Item | None,
     funcargs: Funcargs,
-    call_alone: bool = False,
+    call_alone: Callable[[], bool] = lambda: False,
 ) -> pytest.TestReport | None:
     """The item's setup, call and teardown, each reported through pytest's hooks; the call's
-    report (None when the setup failed). With ``call_alone``, a plain pass is reported by its
-    call report alone (:func:`phases_unread`)."""
+    report (None when the setup failed). When ``call_alone()`` says so as the item starts
+    (after its ``logstart``), a plain pass is reported by its call report alone
+    (:func:`phases_unread`)."""
     call = None
     ihook = item.ihook  # looked up once: pytest finds it by the item's path on every access
     ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
     try:
-        if call_alone:
+        if call_alone():
             call = _call_alone_if_plain(item, nextitem, funcargs, ihook)
         else:
             setup = _phase(item, ihook, "setup", lambda: _set_funcargs(item, funcargs))
@@ -440,8 +466,10 @@ def run_in_one_step(
 def _call_alone_if_plain(
     item: pytest.Function, nextitem: pytest.Item | None, funcargs: Funcargs, ihook: Any
 ) -> pytest.TestReport | None:
-    """Setup, call and teardown run first; then a plain pass logs its call report alone, and
-    anything else its three reports, made and logged in pytest's order."""
+    """Setup, call and teardown run first; then a plain pass logs its call report alone
+    (carrying the seconds of the other two, :data:`UNLOGGED_SECONDS`), and anything else its
+    three reports, made and logged in pytest's order. A setup that raised is reported before
+    the teardown runs, as pytest does."""
     setup = _run(lambda: _set_funcargs(item, funcargs), "setup")
     if setup.excinfo is not None:  # as pytest: the failed setup, no call, the teardown
         _report(item, ihook, setup)
@@ -451,6 +479,7 @@ def _call_alone_if_plain(
     call: pytest.TestReport = ihook.pytest_runtest_makereport(item=item, call=ran)
     teardown = _run(lambda: _tear_down_before(item, nextitem), "teardown")
     if teardown.excinfo is None and passed_plainly(call):
+        setattr(call, UNLOGGED_SECONDS, setup.duration + teardown.duration)
         ihook.pytest_runtest_logreport(report=call)
         return call
     _report(item, ihook, setup)

@@ -31,6 +31,8 @@ from pathlib import Path
 import pytest
 from _pytest import junitxml as pytest_junit
 
+from certgate.report.results import item_seconds
+
 _NO_SHORTENING = "shorten_message" not in vars(pytest_junit)  # pytest 8 writes it whole
 
 
@@ -172,7 +174,7 @@ class JUnitWriter:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         case = self._case(report.nodeid)
-        case.seconds += getattr(report, "duration", 0.0)
+        case.seconds += item_seconds(report)
         found = outcome_elements(report)
         if found:
             case.elements += tuple(found)

@@ -75,6 +75,18 @@ def passed_plainly(report: object) -> bool:
     )
 
 
+# set on the call report of a pass reported by its call alone (certgate.protocol): the
+# seconds of its setup and teardown, whose reports were not made
+UNLOGGED_SECONDS = "certgate_unlogged_seconds"
+
+
+def item_seconds(report: object) -> float:
+    """A report's share of its item's time: its own phase's, and for a pass reported by its
+    call alone the setup's and teardown's too (junit.xml's times are whole items', as
+    pytest's are)."""
+    return float(getattr(report, "duration", 0.0)) + getattr(report, UNLOGGED_SECONDS, 0.0)
+
+
 def stable_nodeid(nodeid: str) -> str:
     """``checks/test_keys.py::test_rsa_2048[shop:csr]`` wherever the checks were collected
     from (the repository, or the installed package seen from any working directory); the

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -280,11 +282,17 @@ def test_an_assertion_pass_hook_sees_each_item(files_project: Path):
 # What pytest's terminal was handed of each item's setup and teardown, read as the item ends
 # (before the one-step protocol drops what the terminal filed under ""): written to the file
 # PHASES_SEEN names. FLEET=1 makes the run fleet-sized (report.html lists findings only, as
-# past certgate.report.html.FLEET_ITEMS); READER=1 adds a plugin reading every report.
+# past certgate.report.html.FLEET_ITEMS). READER=logreport|makereport|teststatus adds an
+# admin's hook reading reports; LATE_READER=1 registers one as the first item starts (its
+# count of reports by phase is written under "(late reader)"); SLOW_SETUP=TEXT makes the
+# setup of the items whose id holds TEXT take 0.3 s more.
 _PHASES_SEEN = """
+import collections
 import json
 import os
+import time
 
+import certgate.plugin
 import certgate.report.html
 from certgate.report.results import stable_nodeid
 
@@ -298,6 +306,20 @@ def pytest_configure(config):
     _config.append(config)
 
 
+class LateReader:
+    def __init__(self):
+        self.count = collections.Counter()
+
+    def pytest_runtest_logreport(self, report):
+        self.count[report.when] += 1
+
+
+def pytest_runtest_logstart(nodeid):
+    plugins = _config[0].pluginmanager
+    if os.environ.get("LATE_READER") == "1" and not plugins.has_plugin("late-reader"):
+        plugins.register(LateReader(), "late-reader")
+
+
 def pytest_runtest_logfinish(nodeid):
     stats = _config[0].pluginmanager.get_plugin("terminalreporter").stats
     stable = stable_nodeid(nodeid)
@@ -305,25 +327,49 @@ def pytest_runtest_logfinish(nodeid):
 
 
 def pytest_sessionfinish(session):
+    late = _config[0].pluginmanager.get_plugin("late-reader")
+    if late is not None:
+        _seen["(late reader)"] = dict(late.count)
     with open(os.environ["PHASES_SEEN"], "w") as out:
         json.dump(_seen, out)
 
 
-if os.environ.get("READER") == "1":
+_reader = os.environ.get("READER")
+if _reader == "logreport":
     def pytest_runtest_logreport(report):
         pass
+elif _reader == "makereport":
+    def pytest_runtest_makereport(item, call):
+        return None
+elif _reader == "teststatus":
+    def pytest_report_teststatus(report, config):
+        return None
+
+if os.environ.get("SLOW_SETUP"):
+    _facts_in = certgate.plugin._facts_in
+
+    def _slow_facts_in(item, funcargs):
+        if os.environ["SLOW_SETUP"] in item.nodeid:
+            time.sleep(0.3)
+        _facts_in(item, funcargs)
+
+    certgate.plugin._facts_in = _slow_facts_in
 """
 
 
 def _phases_seen(
-    audit: Audit, name: str, *args: str, **env: str
-) -> tuple[Audit, dict[str, list[str]]]:
-    folder = audit.reports.parent
+    folder: Path, name: str, *args: str, cache: bool = False, **env: str
+) -> tuple[Audit, dict[str, Any]]:
+    """An audit of the project in ``folder`` with the plugin above, writing to ``folder/name``;
+    what the plugin saw."""
     (folder / "phasesseen.py").write_text(_PHASES_SEEN, encoding="utf-8")
     seen = folder / f"{name}.json"
-    done = run_beside(audit, name, "-p", "phasesseen", *args, env={"PHASES_SEEN": str(seen), **env})
-    assert done.status == 1, done.stdout[-2000:] + done.stderr[-2000:]
-    return done, json.loads(seen.read_text(encoding="utf-8"))
+    environment = {"PHASES_SEEN": str(seen), **env}
+    done = run(
+        folder, "-p", "phasesseen", *args, "--reports-dir", name, env=environment, cache=cache
+    )
+    assert done.status in (0, 1), done.stdout[-2000:] + done.stderr[-2000:]
+    return replace(done, reports=folder / name), json.loads(seen.read_text(encoding="utf-8"))
 
 
 def _table(audit: Audit) -> list[tuple[str, str, list[str]]]:
@@ -332,15 +378,21 @@ def _table(audit: Audit) -> list[tuple[str, str, list[str]]]:
     return [(i, result, [c for c in cells if c.startswith("<td")]) for i, result, cells in rows]
 
 
+def _plain(audit: Audit) -> list[str]:
+    return [r["nodeid"] for r in audit.json["results"] if r["outcome"] == "passed"]
+
+
 def test_a_plain_pass_is_reported_by_its_call_alone_at_fleet_size(demo_audit: Audit):
     """At fleet size nothing in the run reads a passed item's setup and teardown reports:
     a plain pass is reported by its call alone; an item with anything to show (failed,
     warning, waived, error) gets its three reports. Every output is what pytest's own
     protocol, which reports all three phases of every item, gives."""
-    alone, seen = _phases_seen(demo_audit, "fleet", FLEET="1")
+    folder = demo_audit.reports.parent
+    alone, seen = _phases_seen(folder, "fleet", FLEET="1")
     by_pytest, pytest_seen = _phases_seen(
-        demo_audit, "fleet-pytest", "--item-protocol=pytest", FLEET="1"
+        folder, "fleet-pytest", "--item-protocol=pytest", FLEET="1"
     )
+    assert alone.status == by_pytest.status == 1
     assert comparable_rows(alone) == comparable_rows(by_pytest)
     assert _junit(alone) == _junit(by_pytest)
     assert re.sub(r" in [\d.]+s", "", _counts_line(alone)) == re.sub(
@@ -350,7 +402,7 @@ def test_a_plain_pass_is_reported_by_its_call_alone_at_fleet_size(demo_audit: Au
     assert "the results table lists the findings" in (alone.reports / "report.html").read_text()
     outcome = {r["nodeid"]: r["outcome"] for r in alone.json["results"]}
     assert set(seen) == set(pytest_seen) == set(outcome)
-    plain = {n for n, o in outcome.items() if o == "passed"}
+    plain = set(_plain(alone))
     assert 0 < len(plain) < len(outcome)
     assert all(seen[n] == [] for n in plain)
     assert all(pytest_seen[n] == ["setup", "teardown"] for n in plain)
@@ -364,30 +416,85 @@ def test_a_plain_pass_is_reported_by_its_call_alone_at_fleet_size(demo_audit: Au
     [
         ((), {}),  # report.html's table lists every item: pytest-html reads all three
         (("--junitxml=pytest-junit.xml",), {"FLEET": "1"}),  # closes a test case at its teardown
-        ((), {"FLEET": "1", "READER": "1"}),  # an admin's plugin reading every report
+        ((), {"FLEET": "1", "READER": "logreport"}),  # an admin's plugin reading reports
+        ((), {"FLEET": "1", "READER": "makereport"}),
+        ((), {"FLEET": "1", "READER": "teststatus"}),
+        (("-rA",), {"FLEET": "1"}),  # pytest's terminal lists passes
+        (("--durations=0",), {"FLEET": "1"}),  # and every phase's time
+        (("-o", "console_output_style=times"), {"FLEET": "1"}),
     ],
-    ids=["not-fleet-size", "pytest-junitxml", "admin-reader"],
+    ids=[
+        "not-fleet-size",
+        "pytest-junitxml",
+        "logreport-reader",
+        "makereport-reader",
+        "teststatus-reader",
+        "rA",
+        "durations",
+        "times-style",
+    ],
 )
 def test_every_phase_is_reported_when_something_reads_it(
-    demo_audit: Audit, args: tuple[str, ...], env: dict[str, str]
+    files_project: Path, args: tuple[str, ...], env: dict[str, Any]
 ):
-    audit, seen = _phases_seen(demo_audit, f"every-phase-{len(args)}-{len(env)}", *args, **env)
-    plain = [r["nodeid"] for r in audit.json["results"] if r["outcome"] == "passed"]
+    audit, seen = _phases_seen(files_project, "every-phase", *args, **env)
+    plain = _plain(audit)
     assert plain
     assert all(seen[n] == ["setup", "teardown"] for n in plain)
-    assert comparable_rows(audit) == comparable_rows(demo_audit)
-    if args:
-        cases = ET.parse(audit.reports.parent / "pytest-junit.xml").getroot().iter("testcase")
+    if args[:1] == ("--junitxml=pytest-junit.xml",):
+        cases = ET.parse(files_project / "pytest-junit.xml").getroot().iter("testcase")
         assert len(list(cases)) == len(audit.rows())
+
+
+def test_a_reader_registered_as_the_items_run_gets_every_report(files_project: Path):
+    """A plugin registered once the items run (here as the first one starts) reads every
+    report from then on, as under pytest's own protocol."""
+    alone, seen = _phases_seen(files_project, "late", LATE_READER="1", FLEET="1")
+    _, pytest_seen = _phases_seen(
+        files_project, "late-pytest", "--item-protocol=pytest", LATE_READER="1", FLEET="1"
+    )
+    count = len(alone.rows())
+    assert seen["(late reader)"] == {"setup": count, "call": count, "teardown": count}
+    assert seen["(late reader)"] == pytest_seen["(late reader)"]
+
+
+def test_a_call_alone_pass_keeps_its_setup_time_in_junit_xml(files_project: Path):
+    """junit.xml's time of an item is its setup's, call's and teardown's (pytest's
+    ``junit_duration_report = total``), also for a pass reported by its call alone."""
+    audit, seen = _phases_seen(files_project, "slow", FLEET="1", SLOW_SETUP="test_rsa_2048")
+    slow = [n for n in _plain(audit) if "test_rsa_2048" in n]
+    assert slow
+    assert all(seen[n] == [] for n in slow)  # reported by their calls alone
+    root = ET.parse(audit.reports / "junit.xml").getroot()
+    times = {
+        f"{c.get('classname')}::{c.get('name')}": float(c.get("time", "0"))
+        for c in root.iter("testcase")
+    }
+    rsa = [t for name, t in times.items() if "test_rsa_2048" in name]
+    assert len(rsa) == len(slow)
+    assert all(t >= 0.3 for t in rsa), rsa
+
+
+def test_pytests_cache_and_step_wise_plugins_leave_call_alone_on(files_project: Path):
+    """Without the audit's ``-p no:`` options (an admin's own pytest.ini): pytest's cache,
+    step-wise, logging, tmpdir and subtests plugins read no passed setup or teardown, so plain
+    passes are still reported by their calls alone, with the same results."""
+    (files_project / "plain.ini").write_text("[pytest]\ntestpaths = checks\n", encoding="utf-8")
+    audit, seen = _phases_seen(files_project, "plain-ini", "-c", "plain.ini", FLEET="1", cache=True)
+    reference, _ = _phases_seen(files_project, "reference", FLEET="1")
+    plain = _plain(audit)
+    assert plain
+    assert all(seen[n] == [] for n in plain)
+    assert comparable_rows(audit) == comparable_rows(reference)
+    assert (files_project / ".pytest_cache").is_dir()  # the cache plugin was on
 
 
 def test_stopping_at_the_first_failure_at_fleet_size(demo_audit: Audit):
     """-x where plain passes are reported by their calls alone: the run stops after the same
     item, with the same outcomes, as under pytest's own protocol."""
-    alone, seen = _phases_seen(demo_audit, "fleet-x", "-x", FLEET="1")
-    by_pytest, _ = _phases_seen(
-        demo_audit, "fleet-x-pytest", "-x", "--item-protocol=pytest", FLEET="1"
-    )
+    folder = demo_audit.reports.parent
+    alone, seen = _phases_seen(folder, "fleet-x", "-x", FLEET="1")
+    by_pytest, _ = _phases_seen(folder, "fleet-x-pytest", "-x", "--item-protocol=pytest", FLEET="1")
     assert 0 < len(alone.rows()) < len(demo_audit.rows())
     assert comparable_rows(alone) == comparable_rows(by_pytest)
     assert re.sub(r" in [\d.]+s", "", _counts_line(alone)) == re.sub(

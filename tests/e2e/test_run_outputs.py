@@ -332,3 +332,20 @@ def test_noconftest_leaves_the_admins_conftest_alone(tmp_path):
     assert done.status == 0, done.stdout[-2000:]
     assert "the admin's conftest.py ran" not in done.stdout
     assert not (folder / "stamped.txt").exists()
+
+
+def test_the_shipped_checks_run_without_pytests_terminal(tmp_path):
+    """``-p no:terminal``: certgate adjusts no terminal options that are not there (pytest
+    knows ``--tb`` and ``-r`` only with its terminal) and counts passes for no terminal."""
+    folder = audit_folder(tmp_path / "audit")
+    done = run(
+        folder,
+        "-p",
+        "no:terminal",
+        "--targets",
+        "targets.yaml",
+        env={"SHOP_PFX_PASSWORD": PFX_PASSWORD},
+    )
+    assert "INTERNALERROR" not in done.stdout + done.stderr
+    assert done.status == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert len(done.rows()) == ADMIN_ITEMS

@@ -73,11 +73,13 @@ def checkout_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path}
 
 
-def run(folder: Path, *args: str, env: dict[str, str] | None = None) -> Audit:
-    """Run ``pytest`` in ``folder`` in a subprocess, as an administrator would."""
+def run(folder: Path, *args: str, env: dict[str, str] | None = None, cache: bool = False) -> Audit:
+    """Run ``pytest`` in ``folder`` in a subprocess, as an administrator would (without
+    pytest's cache unless ``cache``)."""
     environment = {**checkout_env(), "CI": "true", "COLUMNS": "200", **(env or {})}
+    no_cache = () if cache else ("-p", "no:cacheprovider")
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        [sys.executable, "-m", "pytest", *no_cache, *args],
         cwd=folder,
         capture_output=True,
         text=True,
