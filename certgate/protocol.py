@@ -18,28 +18,31 @@ pytest-rerunfailures take over), certgate runs a check item itself:
 
 Each phase's report is made by pytest's ``pytest_runtest_makereport`` hooks and logged with
 ``pytest_runtest_logreport``, so the terminal, junit.xml, report.html, results.json and any
-other plugin get the same three reports as under pytest's protocol, with one difference:
-nothing is captured per phase (certgate's checks print and log nothing; what a check did
-print would go to pytest's session-wide capture, not into its report's sections). pytest's
+other plugin get the same reports as under pytest's protocol, with two differences: a plain
+pass may be reported by its call alone (below), and nothing is captured per phase
+(certgate's checks print and log nothing; what a check did print would go to pytest's
+session-wide capture, not into its report's sections). pytest's
 warnings plugin wraps the protocol hook, so ``-W`` and ``filterwarnings`` apply per item as
 before.
 
 A one-step item that passed with nothing to show is reported by its call report alone when
 nothing in the run reads the other two (:func:`phases_unread`): its setup and teardown still
 run, and an item that did not pass plainly, or whose setup or teardown raised, gets all three
-reports, made and logged in pytest's order once its teardown has run. At fleet size the passed
+reports, made and logged in pytest's order once its teardown has run (a setup that raised is
+reported before the teardown runs, as pytest does). At fleet size the passed
 setup and teardown reports were a third of the item phase (bench/README.md); pytest's terminal
 files them where only ``--durations`` and the "times" progress style read them (either keeps
 every report), and the run's other readers (certgate's own,
 pytest's session, cache and step-wise plugins, pytest-html's report wrapper) look at calls and
 failures only. With any other reader of reports (pytest's ``--junitxml``, pytest-xdist,
-pytest-html's table of passed items, ``--durations``, ``-rA``) every item gets all three.
+pytest-html's table of passed items, ``--durations``, the "times" style, ``-rp``/``-rP``/``-rA``)
+every item gets all three.
 
 Consecutive plain check items run as one batch under a single call of that hook
 (``pytest_runtestloop`` is certgate's then): pytest's wrappers of the hook (its warnings
 capture, its assertion-message hooks) are set up once for the batch instead of once per item,
 which was a fifth of a fleet's item phase (bench/README.md). Each item still gets its own
-three reports, its own ``pytest_runtest_logstart``/``logfinish``, and the warnings it raised,
+reports, its own ``pytest_runtest_logstart``/``logfinish``, and the warnings it raised,
 recorded under its own id (the warning filters are the same for every plain item: they carry
 no ``filterwarnings`` mark; the "shown once" registries are reset per item, as pytest's
 per-item capture does). ``-x``/``--maxfail`` stop the batch after the item that decided it.
